@@ -85,7 +85,7 @@ const char *gitterstream_version(void);
 #define GITTERSTREAM_ERRNO_MAP(XX)                                                                 \
     XX(INVALID, -1, "invalid argument")                                                            \
     XX(NOMEM, -2, "out of memory")                                                                 \
-    XX(STATE, -3, "operation not allowed in this state")                                          \
+    XX(STATE, -3, "operation not allowed in this state")                                           \
     XX(NETWORK, -4, "network error")                                                               \
     XX(HTTP, -5, "unexpected HTTP status")                                                         \
     XX(AUTH, -6, "authentication failed")                                                          \
@@ -133,7 +133,7 @@ typedef struct gitterstream_error gitterstream_error;
  * The code of an error.
  *
  * @param e the error; borrowed.
- * @returns a negative @c GITTERSTREAM_E_* code, or @ref GITTERSTREAM_E_INVALID
+ * @returns a negative @c GITTERSTREAM_E_* code, or @c GITTERSTREAM_E_INVALID
  *          if @p e is NULL.
  * @since 0.1.0
  */
@@ -181,7 +181,7 @@ long gitterstream_error_retry_ms(const gitterstream_error *e);
 /**
  * Options, set with the typed setters. Each option is either a string option
  * or an integer option; using the other setter fails with
- * @ref GITTERSTREAM_E_INVALID.
+ * @c GITTERSTREAM_E_INVALID.
  * @since 0.1.0
  */
 typedef enum gitterstream_option {
@@ -295,8 +295,8 @@ const char *gitterstream_msg_str(const gitterstream_msg *m, const char *path);
  * @param m the item; borrowed.
  * @param path the dotted path; NUL-terminated.
  * @param out receives the value on success; untouched on failure.
- * @returns @ref GITTERSTREAM_OK; @ref GITTERSTREAM_E_NOT_FOUND if the path is
- *          absent; @ref GITTERSTREAM_E_INVALID if an argument is NULL or the
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_NOT_FOUND if the path is
+ *          absent; @c GITTERSTREAM_E_INVALID if an argument is NULL or the
  *          value is not an integer (a fraction, an exponent, another type)
  *          or does not fit in a long long.
  * @since 0.1.0
@@ -349,7 +349,7 @@ gitterstream_parser *gitterstream_parser_new(void);
  * @param opt @ref GITTERSTREAM_OPT_MAX_MESSAGE_BYTES or
  *        @ref GITTERSTREAM_OPT_MAX_DEPTH.
  * @param v the value, within the range the option documents.
- * @returns @ref GITTERSTREAM_OK, or @ref GITTERSTREAM_E_INVALID for a NULL
+ * @returns @ref GITTERSTREAM_OK, or @c GITTERSTREAM_E_INVALID for a NULL
  *          parser, another option or a value out of range.
  * @since 0.1.0
  */
@@ -380,7 +380,7 @@ void gitterstream_parser_on_keepalive(gitterstream_parser *p, void (*cb)(void *u
 
 /**
  * Set the callback for malformed items: one call per bad item, with
- * @ref GITTERSTREAM_E_PARSE or @ref GITTERSTREAM_E_TOO_LARGE. The item is
+ * @c GITTERSTREAM_E_PARSE or @c GITTERSTREAM_E_TOO_LARGE. The item is
  * skipped up to its delimiter and decoding goes on.
  *
  * @param p the parser.
@@ -404,9 +404,9 @@ void gitterstream_parser_on_error(gitterstream_parser *p,
  *        this returns. May be NULL when @p len is 0.
  * @param len the number of bytes.
  * @returns @ref GITTERSTREAM_OK, also when malformed items were reported
- *          through the error callback; @ref GITTERSTREAM_E_INVALID for bad
- *          arguments; @ref GITTERSTREAM_E_STATE when called from one of
- *          @p p's own callbacks; @ref GITTERSTREAM_E_NOMEM when memory ran
+ *          through the error callback; @c GITTERSTREAM_E_INVALID for bad
+ *          arguments; @c GITTERSTREAM_E_STATE when called from one of
+ *          @p p's own callbacks; @c GITTERSTREAM_E_NOMEM when memory ran
  *          out (the item being decoded is dropped; items before it were
  *          delivered).
  * @since 0.1.0

@@ -19,18 +19,12 @@ enum scan_result { SCAN_END, SCAN_DELIM, SCAN_ERROR };
 
 #define FRAME_BUF_MIN 4096
 
-/* Bytes that need no attention inside a string: printable ASCII but the
+/* A byte that needs no attention inside a string: printable ASCII but the
  * quote and the backslash. */
-static const unsigned char plain_in_string[256] = {
-#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-    R16(0), R16(0), /* 0x00-0x1f: control characters */
-    1,      1,      0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' at 0x22 */
-    R16(1), R16(1),                                           /* 0x30-0x4f */
-    1,      1,      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' at 0x5c */
-    R16(1), R16(1),                                           /* 0x60-0x7f */
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0) /* 0x80-0xff: UTF-8 */
-#undef R16
-};
+static int plain_in_string(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
 static int is_json_ws(unsigned char c)
 {
@@ -124,7 +118,7 @@ static enum scan_result scan(gs_framer *f, const unsigned char *in, size_t from,
 {
     size_t i = from;
     /* offset of in[i] within the frame: good frames keep f->len current */
-#define AT(i) (f->len + ((i) - from))
+#define AT(i) (f->len + ((i)-from))
     for (; i < end; i++) {
         unsigned char c = in[i];
         if (f->lex == LEX_STRING) {
@@ -138,7 +132,7 @@ static enum scan_result scan(gs_framer *f, const unsigned char *in, size_t from,
                 *stop = i; /* resume here: the byte may close the string */
                 return fail(f, out, GITTERSTREAM_E_PARSE, "invalid UTF-8", AT(i));
             }
-            while (i < end && plain_in_string[in[i]])
+            while (i < end && plain_in_string(in[i]))
                 i++;
             if (i == end)
                 break;
@@ -212,12 +206,14 @@ static enum scan_result scan(gs_framer *f, const unsigned char *in, size_t from,
         default:
             if (c < 0x20 && !f->bad) {
                 *stop = i + 1;
-                return fail(f, out, GITTERSTREAM_E_PARSE, "control character outside a string", AT(i));
+                return fail(f, out, GITTERSTREAM_E_PARSE, "control character outside a string",
+                            AT(i));
             }
         value_byte:
             if (f->closed && !f->bad) {
                 *stop = i + 1;
-                return fail(f, out, GITTERSTREAM_E_PARSE, "unexpected bytes after the item's object", AT(i));
+                return fail(f, out, GITTERSTREAM_E_PARSE,
+                            "unexpected bytes after the item's object", AT(i));
             }
             break;
         }

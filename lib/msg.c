@@ -73,10 +73,18 @@ static const char *skip_ws(const char *p, const char *end)
 
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end && *p != '"'; p++)
-        if (*p == '\\')
-            p++;
-    return p < end ? p + 1 : end;
+    for (p++; p < end;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return end;
+        size_t backslashes = 0;
+        while (q - backslashes > p && q[-1 - (ptrdiff_t)backslashes] == '\\')
+            backslashes++;
+        if (backslashes % 2 == 0)
+            return q + 1; /* not escaped */
+        p = q + 1;
+    }
+    return end;
 }
 
 static const char *skip_value(const char *p, const char *end)
@@ -165,8 +173,7 @@ static size_t unescape(const char *raw, size_t n, char *out)
         case 'u': {
             unsigned cp = hex4(raw);
             raw += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff && end - raw >= 6 && raw[0] == '\\' &&
-                raw[1] == 'u') {
+            if (cp >= 0xd800 && cp <= 0xdbff && end - raw >= 6 && raw[0] == '\\' && raw[1] == 'u') {
                 unsigned lo = hex4(raw + 2);
                 if (lo >= 0xdc00 && lo <= 0xdfff) {
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);

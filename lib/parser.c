@@ -11,9 +11,9 @@
 
 #define DEFAULT_MAX_BYTES (1u << 20)
 #define DEFAULT_MAX_DEPTH 64
-#define MAX_BYTES_MIN 16
-#define MAX_BYTES_MAX (1ll << 30)
-#define MAX_DEPTH_MAX 4096
+#define MAX_BYTES_MIN     16
+#define MAX_BYTES_MAX     (1ll << 30)
+#define MAX_DEPTH_MAX     4096
 
 struct gitterstream_parser {
     gs_framer framer;
@@ -58,8 +58,8 @@ GITTERSTREAM_EXPORT void gitterstream_parser_free(gitterstream_parser *p)
         destroy(p);
 }
 
-GITTERSTREAM_EXPORT int gitterstream_parser_set_int(gitterstream_parser *p,
-                                                    gitterstream_option opt, long long v)
+GITTERSTREAM_EXPORT int gitterstream_parser_set_int(gitterstream_parser *p, gitterstream_option opt,
+                                                    long long v)
 {
     if (!p)
         return GITTERSTREAM_E_INVALID;

@@ -41,7 +41,7 @@ static const char *const message =
     "\"mentions\":[{\"screenName\":\"bob\"},{\"screenName\":\"carol\",\"ids\":[1,2,3]}],"
     "\"esc\\u0061ped\":\"key with escape\",\"uni\":\"\\u00e9\\u6f22\","
     "\"pair\":\"\\ud83d\\ude00\",\"lone\":\"a\\ud800b\",\"raw\":\"\xc3\xa9\","
-    "\"obj\":{},\"arr\":[]}";
+    "\"bs\":\"x\\\\\",\"after\":\"ok\",\"obj\":{},\"arr\":[]}";
 
 static void check_top_level_string(const gitterstream_msg *m)
 {
@@ -90,6 +90,8 @@ static void check_escapes(const gitterstream_msg *m)
     ck_assert_str_eq(gitterstream_msg_str(m, "uni"), "\xc3\xa9\xe6\xbc\xa2");
     ck_assert_str_eq(gitterstream_msg_str(m, "raw"), "\xc3\xa9");
     ck_assert_str_eq(gitterstream_msg_str(m, "escaped"), "key with escape");
+    ck_assert_str_eq(gitterstream_msg_str(m, "bs"), "x\\");
+    ck_assert_str_eq(gitterstream_msg_str(m, "after"), "ok");
 }
 
 START_TEST(test_str_unescapes_strings_and_keys)
@@ -101,7 +103,8 @@ END_TEST
 static void check_surrogates(const gitterstream_msg *m)
 {
     ck_assert_str_eq(gitterstream_msg_str(m, "pair"), "\xf0\x9f\x98\x80");
-    ck_assert_str_eq(gitterstream_msg_str(m, "lone"), "a\xef\xbf\xbd" "b");
+    ck_assert_str_eq(gitterstream_msg_str(m, "lone"), "a\xef\xbf\xbd"
+                                                      "b");
 }
 
 START_TEST(test_str_joins_surrogate_pairs_and_replaces_lone_ones)
@@ -215,7 +218,8 @@ static void check_whitespace_everywhere(const gitterstream_msg *m)
 
 START_TEST(test_paths_work_across_raw_whitespace)
 {
-    with_item("{ \"x\" : [ 1 , { } ] ,\n \"a\" :\n [ 0 ,\t{ \"b\" : \"c\" } ] }", check_whitespace_everywhere);
+    with_item("{ \"x\" : [ 1 , { } ] ,\n \"a\" :\n [ 0 ,\t{ \"b\" : \"c\" } ] }",
+              check_whitespace_everywhere);
 }
 END_TEST
 

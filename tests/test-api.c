@@ -87,12 +87,13 @@ START_TEST(test_parser_options_check_their_ranges)
 {
     gitterstream_parser *p = gitterstream_parser_new();
     ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, 16), 0);
-    ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, 1 << 30), 0);
+    ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, 1 << 30),
+                     0);
     ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, 15),
                      GITTERSTREAM_E_INVALID);
-    ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES,
-                                                 (1ll << 30) + 1),
-                     GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(
+        gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, (1ll << 30) + 1),
+        GITTERSTREAM_E_INVALID);
     ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_DEPTH, 1), 0);
     ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_DEPTH, 4096), 0);
     ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_DEPTH, 0),

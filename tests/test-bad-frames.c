@@ -155,9 +155,8 @@ static void check_size_limit(size_t limit, size_t size, const char *delim, size_
     snprintf(stream, len + 1, "%s%s%s%s", item, delim, next_item, delim);
     recorder r;
     gitterstream_parser *p = recorder_parser(&r);
-    ck_assert_int_eq(gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES,
-                                                 (long long)limit),
-                     0);
+    ck_assert_int_eq(
+        gitterstream_parser_set_int(p, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, (long long)limit), 0);
     for (size_t i = 0; i < len; i += piece)
         ck_assert_int_eq(gitterstream_parser_feed(p, stream + i, len - i < piece ? len - i : piece),
                          0);

@@ -51,8 +51,8 @@ START_TEST(test_steady_state_decoding_allocates_nothing_per_item)
     unsigned long long before = counted.calls;
     for (int round = 0; round < 2000; round++)
         for (size_t i = 0; i < len; i += 1000) /* items span feeds too */
-            ck_assert_int_eq(gitterstream_parser_feed(p, sample + i, len - i < 1000 ? len - i : 1000),
-                             0);
+            ck_assert_int_eq(
+                gitterstream_parser_feed(p, sample + i, len - i < 1000 ? len - i : 1000), 0);
     ck_assert_int_eq(items, 5 * 2001);
     ck_assert_uint_eq(counted.calls - before, 0);
     gitterstream_parser_free(p);
