@@ -6,6 +6,7 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@
 static const char *const help_lines[] = {
     "Usage: gitterstream-fakeserver [OPTIONS] SCENARIO_FILE\n",
     "\n",
-    "A fake Gitter server for tests: the Streaming API and the REST calls a streaming client needs,\n",
-    "over real HTTP/1.1 on 127.0.0.1, misbehaving on command. SCENARIO_FILE (\"-\" for standard input)\n",
+    "A fake Gitter server for tests: the Streaming API and the REST calls a streaming client "
+    "needs,\n",
+    "over real HTTP/1.1 on 127.0.0.1, misbehaving on command. SCENARIO_FILE (\"-\" for standard "
+    "input)\n",
     "says what the rooms contain and what each connection gets.\n",
     "\n",
     "Options:\n",
@@ -27,8 +30,10 @@ static const char *const help_lines[] = {
     "  --clock-start MS     start the scenario clock at MS instead of 0 (see Restarts)\n",
     "  --help               print this text\n",
     "\n",
-    "Once listening it prints \"PORT <n>\" on standard output. It stops after the time limit or on\n",
-    "SIGTERM or SIGINT, prints \"STOP <ms>\" (the scenario time it had posted up to) and exits 0.\n",
+    "Once listening it prints \"PORT <n>\" on standard output. It stops after the time limit or "
+    "on\n",
+    "SIGTERM or SIGINT, prints \"STOP <ms>\" (the scenario time it had posted up to) and exits "
+    "0.\n",
     "A bad option or scenario is reported on standard error, with its line number, and exits 2.\n",
     "\n",
     "THE MODEL\n",
@@ -37,20 +42,26 @@ static const char *const help_lines[] = {
     "chatMessages and events, each with a timeline of messages posted at given times. A stream\n",
     "connection gets only what is posted after it connected, like the real service; the REST API\n",
     "serves everything posted so far. Message ids are 24 hex digits increasing in posting order\n",
-    "within a resource (a prefix derived from the room id, \"c\" or \"e\" for the resource, a counter).\n",
-    "Message n of a resource (n counts from 1, history included) has the text \"message <n>\" (events:\n",
+    "within a resource (a prefix derived from the room id, \"c\" or \"e\" for the resource, a "
+    "counter).\n",
+    "Message n of a resource (n counts from 1, history included) has the text \"message <n>\" "
+    "(events:\n",
     "\"event <n>\") unless the scenario gives one.\n",
     "\n",
     "SCENARIO FORMAT\n",
     "\n",
-    "One directive per line; words are separated by blanks; \"#\" starts a comment; blank lines are\n",
-    "ignored. STRING is a JSON string literal in double quotes: the escapes \\\" \\\\ \\/ \\b \\f \\n \\r \\t\n",
-    "and \\uXXXX, and raw UTF-8. A message text is sent on the wire exactly as written, so a text\n",
+    "One directive per line; words are separated by blanks; \"#\" starts a comment; blank lines "
+    "are\n",
+    "ignored. STRING is a JSON string literal in double quotes: the escapes \\\" \\\\ \\/ \\b \\f "
+    "\\n \\r \\t\n",
+    "and \\uXXXX, and raw UTF-8. A message text is sent on the wire exactly as written, so a "
+    "text\n",
     "written with \\u escapes arrives with \\u escapes; the html field carries the decoded text,\n",
     "HTML-escaped, as raw UTF-8. In a text, {n} stands for the message's number.\n",
     "\n",
     "  token SECRET\n",
-    "      Every request must carry \"Authorization: Bearer SECRET\", else 401 {\"error\":\"Unauthorized\"}.\n",
+    "      Every request must carry \"Authorization: Bearer SECRET\", else 401 "
+    "{\"error\":\"Unauthorized\"}.\n",
     "\n",
     "  room ROOM_ID [chatMessages|events]\n",
     "      Starts (or goes back to) the room with this id (24 lowercase hex digits) and selects\n",
@@ -65,7 +76,8 @@ static const char *const help_lines[] = {
     "      second before time 0): REST serves them, no stream sends them.\n",
     "\n",
     "  post COUNT [every MS] [start MS] [text STRING]\n",
-    "      COUNT messages, the first at time \"start\" (default 0; \"at\" is the same word), then one\n",
+    "      COUNT messages, the first at time \"start\" (default 0; \"at\" is the same word), then "
+    "one\n",
     "      every MS (default 0: all at once). Lines may interleave; equal times keep line order.\n",
     "\n",
     "  conn SELECTOR ACTION [OPTIONS]\n",
@@ -74,7 +86,8 @@ static const char *const help_lines[] = {
     "      the default line; with neither, a plain stream (every option at its default).\n",
     "\n",
     "  rest SELECTOR ACTION\n",
-    "      The same for GET chatMessages REST requests to this room, counted separately. ACTION is\n",
+    "      The same for GET chatMessages REST requests to this room, counted separately. ACTION "
+    "is\n",
     "      ok (the normal answer, the default), status, close or hang.\n",
     "\n",
     "Actions:\n",
@@ -84,9 +97,12 @@ static const char *const help_lines[] = {
     "  close                     read the request, then close the socket without a reply\n",
     "  hang                      read the request, never answer, keep the socket open\n",
     "\n",
-    "Status options (the canned bodies: 400 {\"error\":\"Bad Request\"}, 401 {\"error\":\"Unauthorized\"},\n",
-    "403 {\"error\":\"Forbidden\"}, 404 {\"error\":\"Not Found\"}, 429 {\"error\":\"Too Many Requests\"},\n",
-    "other codes {\"error\":\"<reason>\"}, all application/json; 502, 503 and 504 are nginx HTML pages,\n",
+    "Status options (the canned bodies: 400 {\"error\":\"Bad Request\"}, 401 "
+    "{\"error\":\"Unauthorized\"},\n",
+    "403 {\"error\":\"Forbidden\"}, 404 {\"error\":\"Not Found\"}, 429 {\"error\":\"Too Many "
+    "Requests\"},\n",
+    "other codes {\"error\":\"<reason>\"}, all application/json; 502, 503 and 504 are nginx HTML "
+    "pages,\n",
     "text/html, e.g. <html><head><title>502 Bad Gateway</title></head>...):\n",
     "  retry-after SECONDS          a Retry-After header\n",
     "  ratelimit-limit N            X-RateLimit-Limit: N\n",
@@ -96,18 +112,24 @@ static const char *const help_lines[] = {
     "  content-type STRING          this Content-Type instead of the canned one\n",
     "\n",
     "Stream options:\n",
-    "  dialect cr|lf|crlf|pretty    how items are delimited (default lf): \"\\r\", \"\\n\", \"\\r\\n\", or\n",
-    "                               \"pretty\": items pretty-printed over several lines (raw \"\\n\"\n",
+    "  dialect cr|lf|crlf|pretty    how items are delimited (default lf): \"\\r\", \"\\n\", "
+    "\"\\r\\n\", or\n",
+    "                               \"pretty\": items pretty-printed over several lines (raw "
+    "\"\\n\"\n",
     "                               inside), each followed by \"\\r\"\n",
     "  keepalive MS                 send keep-alive bytes every MS ms (default: none)\n",
     "  keepalive-bytes STRING       the keep-alive bytes (default \" \\n\")\n",
     "  chunking item                one chunk per item and per keep-alive (default)\n",
     "  chunking drip                one byte per chunk\n",
     "  chunking merge N             N items, and the keep-alives and injected frames that came\n",
-    "                               between them, in one chunk; what is pending goes out when the\n",
-    "                               timeline has no more messages, or at end-after, stall-after or\n",
-    "                               a cut; a keep-alive with nothing pending is a chunk of its own\n",
-    "  chunking split-utf8          a chunk boundary right after the first byte of every multi-byte\n",
+    "                               between them, in one chunk; what is pending goes out when "
+    "the\n",
+    "                               timeline has no more messages, or at end-after, stall-after "
+    "or\n",
+    "                               a cut; a keep-alive with nothing pending is a chunk of its "
+    "own\n",
+    "  chunking split-utf8          a chunk boundary right after the first byte of every "
+    "multi-byte\n",
     "                               UTF-8 character (use a text with non-ASCII characters)\n",
     "  chunking random SEED         chunks of 1 to 48 bytes, sizes drawn from SEED (the same on\n",
     "                               every connection)\n",
@@ -120,12 +142,15 @@ static const char *const help_lines[] = {
     "                               are sent, in the middle of a chunk if B falls there\n",
     "  stall-after N                after N items send nothing more (no keep-alives either) and\n",
     "                               keep the socket open\n",
-    "  inject POS KIND              after POS items (0: right after the headers), send a bad frame,\n",
+    "  inject POS KIND              after POS items (0: right after the headers), send a bad "
+    "frame,\n",
     "                               followed by the dialect's delimiter; several may be given.\n",
     "                               Injected frames do not count as items. KIND is one of:\n",
     "      invalid-json                {\"text\" \"invalid json\"}\n",
-    "      invalid-utf8 [VARIANT]      {\"text\":\"bad <bytes> utf8\"} with VARIANT byte (FF, the\n",
-    "                                  default), overlong (C0 AF), surrogate (ED A0 80), above-max\n",
+    "      invalid-utf8 [VARIANT]      {\"text\":\"bad <bytes> utf8\"} with VARIANT byte (FF, "
+    "the\n",
+    "                                  default), overlong (C0 AF), surrogate (ED A0 80), "
+    "above-max\n",
     "                                  (F4 90 80 80) or truncated (E2 82)\n",
     "      array                       a top-level array holding one message-like object\n",
     "      trailing                    {\"text\":\"trailing garbage\"} x\n",
@@ -139,15 +164,20 @@ static const char *const help_lines[] = {
     "      The stream, as the conn lines say. A malformed room id is a 400, an unknown room or\n",
     "      resource a 404 {\"error\":\"Not Found\"}.\n",
     "  GET /api/v1/rooms/ROOM_ID/chatMessages[?afterId=&beforeId=&limit=&skip=]\n",
-    "      REST: the room's chatMessages posted so far, a JSON array, oldest first. The stream and\n",
+    "      REST: the room's chatMessages posted so far, a JSON array, oldest first. The stream "
+    "and\n",
     "      REST share one listener: under /api, or with any of these four query parameters, a\n",
     "      request is REST. limit: default 50, 0 means 50, over 100 means 100. skip over 5000, a\n",
-    "      malformed id or number: 400. With afterId: the oldest \"limit\" messages after it (skip\n",
-    "      drops the oldest first). With beforeId: the newest \"limit\" before it. With both: the\n",
-    "      messages between them, oldest \"limit\". With neither: the newest \"limit\" (skip drops the\n",
+    "      malformed id or number: 400. With afterId: the oldest \"limit\" messages after it "
+    "(skip\n",
+    "      drops the oldest first). With beforeId: the newest \"limit\" before it. With both: "
+    "the\n",
+    "      messages between them, oldest \"limit\". With neither: the newest \"limit\" (skip drops "
+    "the\n",
     "      newest first).\n",
     "  POST /v1/rooms (or /api/v1/rooms) with body {\"uri\":\"OWNER/NAME\"}\n",
-    "      The room object {\"id\":...,\"name\":...,\"uri\":...,...} of the room with that uri, else 404.\n",
+    "      The room object {\"id\":...,\"name\":...,\"uri\":...,...} of the room with that uri, "
+    "else 404.\n",
     "  Anything else: 404. Requests may use absolute-form targets (as sent to a proxy).\n",
     "\n",
     "Connections are persistent (HTTP/1.1 keep-alive) unless the client says otherwise.\n",
@@ -163,8 +193,10 @@ static const char *const help_lines[] = {
     "RESTARTS\n",
     "\n",
     "A run started with --clock-start MS takes everything scheduled up to MS as already posted\n",
-    "(served by REST, not streamed, not logged again) and carries on from there. To restart a server\n",
-    "where it stopped, pass the number its \"STOP <ms>\" line gave; request numbers start again at 1.\n",
+    "(served by REST, not streamed, not logged again) and carries on from there. To restart a "
+    "server\n",
+    "where it stopped, pass the number its \"STOP <ms>\" line gave; request numbers start again at "
+    "1.\n",
     "\n",
     "EXAMPLE\n",
     "\n",
@@ -174,7 +206,8 @@ static const char *const help_lines[] = {
     "    history 120\n",
     "    post 50 every 20 start 300\n",
     "    post 1 at 500 text \"caf\\u00e9 \\\"quoted\\\" \\\\ \\ud83d\\ude00 na\\u00efve ü {n}\"\n",
-    "    conn 1 status 429 retry-after 1 ratelimit-limit 100 ratelimit-remaining 0 ratelimit-reset 1000\n",
+    "    conn 1 status 429 retry-after 1 ratelimit-limit 100 ratelimit-remaining 0 ratelimit-reset "
+    "1000\n",
     "    conn 2 stream dialect cr keepalive 50 cut-after 3\n",
     "    conn 3 stream dialect pretty chunking drip inject 1 invalid-utf8 overlong stall-after 5\n",
     "    conn default stream keepalive 100 keepalive-bytes \"\\n\"\n",
@@ -194,11 +227,16 @@ static void usage(FILE *f)
         fputs(help_lines[i], f);
 }
 
-static int bad_usage(const char *fmt, const char *arg)
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad_usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("gitterstream-fakeserver: ", stderr);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fputs("\nTry 'gitterstream-fakeserver --help'.\n", stderr);
+    va_end(ap);
     return 2;
 }
 
@@ -247,8 +285,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-        static const char *const with_value[] = {"--port", "--time-limit", "--tls-cert",
-                                                 "--tls-key", "--log", "--clock-start", NULL};
+        static const char *const with_value[] = {
+            "--port", "--time-limit", "--tls-cert", "--tls-key", "--log", "--clock-start", NULL};
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -292,9 +330,9 @@ int main(int argc, char **argv)
         }
     }
     if (!scenario_path)
-        return bad_usage("%s", "no scenario file");
+        return bad_usage("no scenario file");
     if ((cert == NULL) != (key == NULL))
-        return bad_usage("%s", "--tls-cert and --tls-key go together");
+        return bad_usage("--tls-cert and --tls-key go together");
 
     FILE *f = strcmp(scenario_path, "-") == 0 ? stdin : fopen(scenario_path, "rb");
     if (!f) {
@@ -316,7 +354,7 @@ int main(int argc, char **argv)
     free(text);
     if (rc != 0) {
         fprintf(stderr, "gitterstream-fakeserver: %s:%s\n",
-                strcmp(scenario_path, "-") == 0 ? "<stdin>" : scenario_path, err + 4);
+                strcmp(scenario_path, "-") == 0 ? "<stdin>" : scenario_path, err + 5);
         return 2;
     }
     if (cert && !(cfg.tls = tls_context(cert, key))) {

@@ -66,7 +66,8 @@ static int parse_request_line(struct span line, struct request *req)
     req->method = (struct span){line.p, (size_t)(sp1 - line.p)};
     req->target = (struct span){rest, (size_t)(sp2 - rest)};
     struct span version = {sp2 + 1, (size_t)(end - sp2 - 1)};
-    if (version.n != 8 || memcmp(version.p, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)version.p[7]))
+    if (version.n != 8 || memcmp(version.p, "HTTP/1.", 7) != 0 ||
+        !isdigit((unsigned char)version.p[7]))
         return -1;
     req->minor = version.p[7] - '0';
     for (size_t i = 0; i < req->method.n; i++)
@@ -80,7 +81,7 @@ static int parse_request_line(struct span line, struct request *req)
     struct span t = req->target;
     size_t scheme = t.n > 7 && strncasecmp(t.p, "http://", 7) == 0    ? 7
                     : t.n > 8 && strncasecmp(t.p, "https://", 8) == 0 ? 8
-                                                                       : 0;
+                                                                      : 0;
     if (scheme) {
         const char *auth = t.p + scheme, *tend = t.p + t.n;
         const char *slash = memchr(auth, '/', (size_t)(tend - auth));
@@ -180,26 +181,46 @@ const struct span *http_header(const struct request *req, const char *name)
 const char *http_reason(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Temporarily Unavailable";
-    case 504: return "Gateway Time-out";
-    default: return code < 400 ? "OK" : code < 500 ? "Client Error" : "Server Error";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Temporarily Unavailable";
+    case 504:
+        return "Gateway Time-out";
+    default:
+        return code < 400 ? "OK" : code < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -231,8 +252,8 @@ static void reply_head(struct buf *out, int code, const char *content_type, size
     buf_adds(out, keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
 }
 
-void http_reply(struct buf *out, int code, const char *content_type, const char *body,
-                size_t len, int keep_alive)
+void http_reply(struct buf *out, int code, const char *content_type, const char *body, size_t len,
+                int keep_alive)
 {
     reply_head(out, code, content_type, len, keep_alive);
     buf_adds(out, "\r\n");
@@ -256,7 +277,7 @@ void http_status_reply(struct buf *out, const struct status_spec *st, long long 
         buf_add(&body, st->body, st->body_len);
     else
         canned_body(&body, st->code);
-    const char *type = st->content_type ? st->content_type
+    const char *type = st->content_type                         ? st->content_type
                        : (is_nginx_page(st->code) && !st->body) ? "text/html"
                                                                 : "application/json";
     reply_head(out, st->code, type, body.len, keep_alive);

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#define HTTP_MAX_HEAD 16384
-#define HTTP_MAX_BODY 65536
+#define HTTP_MAX_HEAD    16384
+#define HTTP_MAX_BODY    65536
 #define HTTP_MAX_HEADERS 100
 
 struct span {
@@ -46,8 +46,8 @@ const char *http_reason(int code);
 void http_status_reply(struct buf *out, const struct status_spec *st, long long now_epoch_ms,
                        int keep_alive);
 void http_error_reply(struct buf *out, int code, int keep_alive);
-void http_reply(struct buf *out, int code, const char *content_type, const char *body,
-                size_t len, int keep_alive);
+void http_reply(struct buf *out, int code, const char *content_type, const char *body, size_t len,
+                int keep_alive);
 
 void http_stream_head(struct buf *out);
 /* One chunk of len bytes of which only the first send are written: a chunk cut short is how a

@@ -1,14 +1,16 @@
 /* Message, event and room JSON, and the REST chatMessages query, for the fake server. */
 #include "room.h"
 
+#include "jsonstr.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define REST_DEFAULT_LIMIT 50
-#define REST_MAX_LIMIT 100
-#define REST_MAX_SKIP 5000
+#define REST_MAX_LIMIT     100
+#define REST_MAX_SKIP      5000
 
 /* A JSON writer that can pretty-print, because the seed's dialect has items spanning lines. */
 struct jw {
@@ -66,35 +68,6 @@ static void jw_raw(struct jw *w, const char *key, const char *raw)
     buf_adds(w->out, raw);
 }
 
-void json_escape(struct buf *out, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            buf_adds(out, "\\\"");
-            break;
-        case '\\':
-            buf_adds(out, "\\\\");
-            break;
-        case '\n':
-            buf_adds(out, "\\n");
-            break;
-        case '\r':
-            buf_adds(out, "\\r");
-            break;
-        case '\t':
-            buf_adds(out, "\\t");
-            break;
-        default:
-            if (c < 0x20)
-                buf_addf(out, "\\u%04x", c);
-            else
-                buf_addc(out, (char)c);
-        }
-    }
-}
-
 static void html_escape(struct buf *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -145,7 +118,7 @@ void message_json(struct buf *out, const struct room *room, enum resource_kind k
         json_escape(&text, decoded.data, decoded.len);
     }
     html_escape(&html, decoded.data, decoded.len);
-    char sent[40];
+    char sent[96];
     iso8601(sent, sizeof sent, wall0_ms + m->time_ms);
 
     struct jw w = {.out = out, .pretty = pretty};

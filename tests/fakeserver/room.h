@@ -20,6 +20,4 @@ int room_rest_messages(const struct room *room, const char *query, size_t query_
  * -1 if absent or not a string. */
 int json_get_string(const char *json, size_t len, const char *key, struct buf *out);
 
-void json_escape(struct buf *out, const char *s, size_t len);
-
 #endif

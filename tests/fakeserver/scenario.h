@@ -35,14 +35,14 @@ struct inject {
 
 struct status_spec {
     int code;
-    long long retry_after;         /* seconds, -1: no Retry-After header */
-    long long rl_limit;            /* -1: no X-RateLimit-Limit */
-    long long rl_remaining;        /* -1: no X-RateLimit-Remaining */
-    long long rl_reset;            /* ms from now; meaningful when has_rl_reset */
+    long long retry_after;  /* seconds, -1: no Retry-After header */
+    long long rl_limit;     /* -1: no X-RateLimit-Limit */
+    long long rl_remaining; /* -1: no X-RateLimit-Remaining */
+    long long rl_reset;     /* ms from now; meaningful when has_rl_reset */
     int has_rl_reset;
-    char *body;                    /* NULL: the canned body for the code */
+    char *body; /* NULL: the canned body for the code */
     size_t body_len;
-    char *content_type;            /* NULL: the canned type for the code */
+    char *content_type; /* NULL: the canned type for the code */
 };
 
 struct stream_spec {
@@ -73,7 +73,8 @@ struct rule {
 struct message {
     long long time_ms; /* scenario clock; history is negative */
     unsigned long seq; /* 1-based position in the resource's timeline */
-    const char *text;  /* scenario string literal as written, "{n}" not yet replaced; NULL: default */
+    const char
+        *text; /* scenario string literal as written, "{n}" not yet replaced; NULL: default */
     char id[25];
 };
 
@@ -115,15 +116,5 @@ void rule_defaults(struct rule *r);
 
 /* The first rule matching request number n, else the default rule, else NULL. */
 const struct rule *rule_for(const struct rule *rules, size_t n_rules, unsigned long n);
-
-/* Decodes a JSON string body (the part between the quotes) into UTF-8, replacing "{n}" with
- * number n when n is nonzero. Lone surrogate escapes decode to U+FFFD. Returns -1 if the text is
- * not a valid JSON string body in valid UTF-8. */
-struct buf;
-int json_string_decode(const char *s, size_t len, unsigned long n, struct buf *out);
-/* The literal with "{n}" replaced, still JSON-escaped as the scenario wrote it. */
-void json_string_subst(const char *s, size_t len, unsigned long n, struct buf *out);
-
-int is_room_id(const char *s, size_t len);
 
 #endif

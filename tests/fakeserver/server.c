@@ -1,13 +1,14 @@
-/* The fake server's event loop: one poll(2) loop over the listener and every connection, the
- * scenario clock that posts each room's timeline, request routing, and the request log. */
+/* The fake server's event loop: one poll(2) loop over the listener and every connection, their
+ * reads and buffered writes, and the scenario clock that posts each room's timeline. */
 #include "server.h"
 
 #include "buf.h"
+#include "conn.h"
 #include "http.h"
-#include "room.h"
 #include "stream.h"
 
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,38 +24,8 @@
 #include <unistd.h>
 
 #define READ_LIMIT (HTTP_MAX_HEAD + HTTP_MAX_BODY + 4096)
-#define OUT_LIMIT (256u * 1024 * 1024) /* a client that reads nothing is dropped past this */
-
-enum conn_state { C_HANDSHAKE, C_READ, C_REPLY, C_STREAM, C_HANG };
-
-struct conn {
-    int fd;
-    unsigned long no;
-    SSL *ssl;
-    enum conn_state state;
-    struct buf in, out;
-    size_t out_off;
-    short rwant, wwant; /* TLS may need the other direction to make progress */
-    int keep_alive;
-    int dead;
-    int graceful;       /* close with TLS close_notify; faults close abruptly */
-    int streaming;
-    struct stream stream;
-    const struct resource *res;
-};
-
-struct server {
-    struct scenario *sc;
-    const struct server_config *cfg;
-    int listen_fd;
-    struct conn **conns;
-    size_t n_conns, cap_conns;
-    FILE *log;
-    long long mono0, wall0, clock; /* clock: the scenario time last posted up to */
-    unsigned long accepted;
-    long long accept_paused_until;
-    struct rule default_rule;
-};
+#define OUT_LIMIT  (256u * 1024 * 1024) /* a client that reads nothing is dropped past this */
+#define DRAIN_MS   2000
 
 static int signal_pipe[2] = {-1, -1};
 
@@ -67,14 +38,14 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static long long mono_ms(void)
+long long mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long long wall_ms(void)
+long long wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -90,38 +61,6 @@ static int set_nonblocking(int fd)
 static long long scenario_clock(const struct server *srv)
 {
     return srv->cfg->clock_start_ms + (mono_ms() - srv->mono0);
-}
-
-/* ---- the log ---- */
-
-static void log_span(FILE *f, const char *p, size_t n, int lower)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7f)
-            c = ' '; /* keep one request on one tab-separated line */
-        else if (lower && c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        fputc(c, f);
-    }
-}
-
-static void log_request(struct server *srv, const struct conn *c, const struct request *req)
-{
-    if (!srv->log)
-        return;
-    fprintf(srv->log, "%lu\t", c->no);
-    log_span(srv->log, req->method.p, req->method.n, 0);
-    fputc('\t', srv->log);
-    log_span(srv->log, req->target.p, req->target.n, 0);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        fputc('\t', srv->log);
-        log_span(srv->log, req->headers[i].name.p, req->headers[i].name.n, 1);
-        fputs(": ", srv->log);
-        log_span(srv->log, req->headers[i].value.p, req->headers[i].value.n, 0);
-    }
-    fputc('\n', srv->log);
-    fflush(srv->log);
 }
 
 /* ---- the timeline ---- */
@@ -161,198 +100,6 @@ static long long next_post_time(const struct server *srv)
         }
     }
     return t;
-}
-
-/* ---- routing ---- */
-
-static int query_has_key(struct span q, const char *key)
-{
-    size_t klen = strlen(key);
-    const char *p = q.p, *end = q.p + q.n;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if ((size_t)(e - p) >= klen && memcmp(p, key, klen) == 0 &&
-            ((size_t)(e - p) == klen || p[klen] == '='))
-            return 1;
-        p = amp ? amp + 1 : end;
-    }
-    return 0;
-}
-
-static int authorized(const struct server *srv, const struct request *req)
-{
-    if (!srv->sc->token)
-        return 1;
-    const struct span *auth = http_header(req, "authorization");
-    size_t tl = strlen(srv->sc->token);
-    return auth && auth->n == 7 + tl && memcmp(auth->p, "Bearer ", 7) == 0 &&
-           memcmp(auth->p + 7, srv->sc->token, tl) == 0;
-}
-
-static void reply_error(struct conn *c, int code)
-{
-    http_error_reply(&c->out, code, c->keep_alive);
-    c->state = C_REPLY;
-}
-
-static void apply_action(struct server *srv, struct conn *c, const struct rule *rule)
-{
-    switch (rule->action) {
-    case ACTION_STATUS:
-        http_status_reply(&c->out, &rule->status, wall_ms(), c->keep_alive);
-        c->state = C_REPLY;
-        break;
-    case ACTION_CLOSE:
-        c->dead = 1;
-        break;
-    case ACTION_HANG:
-        c->state = C_HANG;
-        break;
-    case ACTION_OK:
-    case ACTION_STREAM:
-        (void)srv;
-        break;
-    }
-}
-
-static void route_rest(struct server *srv, struct conn *c, struct room *room, struct span query)
-{
-    unsigned long n = ++room->rest_requests;
-    const struct rule *rule = rule_for(room->rest_rules, room->n_rest_rules, n);
-    if (rule && rule->action != ACTION_OK) {
-        apply_action(srv, c, rule);
-        return;
-    }
-    struct buf body = {0};
-    int code = room_rest_messages(room, query.p, query.n, srv->wall0, &body);
-    http_reply(&c->out, code, "application/json; charset=utf-8", body.data, body.len,
-               c->keep_alive);
-    buf_free(&body);
-    c->state = C_REPLY;
-}
-
-static void route_stream(struct server *srv, struct conn *c, struct room *room,
-                         enum resource_kind kind)
-{
-    struct resource *res = &room->res[kind];
-    unsigned long n = ++res->requests;
-    const struct rule *rule = rule_for(res->rules, res->n_rules, n);
-    if (!rule)
-        rule = &srv->default_rule;
-    if (rule->action != ACTION_STREAM) {
-        apply_action(srv, c, rule);
-        return;
-    }
-    c->state = C_STREAM;
-    c->res = res;
-    c->streaming = 1;
-    stream_start(&c->stream, &rule->stream, room, kind, &c->out, mono_ms(), srv->wall0);
-}
-
-static void route_post_rooms(struct server *srv, struct conn *c, const struct request *req)
-{
-    struct buf uri = {0};
-    if (json_get_string(req->body.p, req->body.n, "uri", &uri) != 0) {
-        buf_free(&uri);
-        reply_error(c, 400);
-        return;
-    }
-    struct room *room = scenario_room_by_uri(srv->sc, uri.data ? uri.data : "", uri.len);
-    buf_free(&uri);
-    if (!room) {
-        reply_error(c, 404);
-        return;
-    }
-    struct buf body = {0};
-    room_json(&body, room);
-    http_reply(&c->out, 200, "application/json; charset=utf-8", body.data, body.len,
-               c->keep_alive);
-    buf_free(&body);
-    c->state = C_REPLY;
-}
-
-static void route(struct server *srv, struct conn *c, const struct request *req)
-{
-    struct span path = req->path;
-    int rest = 0;
-    if (path.n >= 4 && memcmp(path.p, "/api", 4) == 0 && (path.n == 4 || path.p[4] == '/')) {
-        rest = 1; /* the REST API's base URL may be this server plus /api */
-        path.p += 4;
-        path.n -= 4;
-    }
-    const char prefix[] = "/v1/rooms";
-    size_t pl = sizeof prefix - 1;
-    if (path.n < pl || memcmp(path.p, prefix, pl) != 0 || (path.n > pl && path.p[pl] != '/')) {
-        reply_error(c, 404);
-        return;
-    }
-    if (!authorized(srv, req)) {
-        reply_error(c, 401);
-        return;
-    }
-    if (path.n <= pl + 1) {
-        if (span_is(req->method, "POST"))
-            route_post_rooms(srv, c, req);
-        else
-            reply_error(c, 405);
-        return;
-    }
-    const char *id = path.p + pl + 1, *end = path.p + path.n;
-    const char *slash = memchr(id, '/', (size_t)(end - id));
-    size_t id_len = slash ? (size_t)(slash - id) : (size_t)(end - id);
-    if (!is_room_id(id, id_len)) {
-        reply_error(c, 400);
-        return;
-    }
-    struct room *room = scenario_room(srv->sc, id, id_len);
-    struct span resource = slash ? (struct span){slash + 1, (size_t)(end - slash - 1)}
-                                 : (struct span){"", 0};
-    int chat = resource.n == 12 && memcmp(resource.p, "chatMessages", 12) == 0;
-    int events = resource.n == 6 && memcmp(resource.p, "events", 6) == 0;
-    if (!room || !(chat || events)) {
-        reply_error(c, 404);
-        return;
-    }
-    if (!span_is(req->method, "GET")) {
-        reply_error(c, 405);
-        return;
-    }
-    /* the stream takes no query, so one on chatMessages marks a REST call on the same URL */
-    if (chat && !rest &&
-        (query_has_key(req->query, "afterId") || query_has_key(req->query, "beforeId") ||
-         query_has_key(req->query, "limit") || query_has_key(req->query, "skip")))
-        rest = 1;
-    if (rest && events) {
-        reply_error(c, 404);
-        return;
-    }
-    if (rest)
-        route_rest(srv, c, room, req->query);
-    else
-        route_stream(srv, c, room, chat ? RES_CHAT : RES_EVENTS);
-}
-
-/* Parses and answers the request at the start of c->in, if it is all there. */
-static void process_input(struct server *srv, struct conn *c)
-{
-    if (c->state != C_READ || c->dead || c->in.len == 0)
-        return;
-    struct request req;
-    int status;
-    int rc = http_parse(c->in.data, c->in.len, &req, &status);
-    if (rc == 0)
-        return;
-    if (rc < 0) {
-        c->keep_alive = 0;
-        reply_error(c, status);
-        c->in.len = 0;
-        return;
-    }
-    log_request(srv, c, &req);
-    c->keep_alive = req.keep_alive;
-    route(srv, c, &req);
-    buf_consume(&c->in, req.total);
 }
 
 /* ---- connections ---- */
@@ -413,7 +160,7 @@ static void accept_all(struct server *srv, long long now)
 
 static int wants_read(const struct conn *c)
 {
-    return c->state == C_READ || c->state == C_STREAM || c->state == C_HANG;
+    return c->state == C_READ || c->state == C_STREAM || c->state == C_HANG || c->state == C_DRAIN;
 }
 
 static void conn_read(struct server *srv, struct conn *c)
@@ -427,7 +174,7 @@ static void conn_read(struct server *srv, struct conn *c)
             n = read(c->fd, tmp, sizeof tmp);
             if (n < 0)
                 n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IO_AGAIN
-                                                                                 : IO_ERROR;
+                                                                                : IO_ERROR;
         }
         if (n == IO_AGAIN)
             break;
@@ -456,7 +203,7 @@ static void conn_write(struct conn *c)
             n = send(c->fd, c->out.data + c->out_off, len, MSG_NOSIGNAL);
             if (n < 0)
                 n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IO_AGAIN
-                                                                                 : IO_ERROR;
+                                                                                : IO_ERROR;
         }
         if (n == IO_AGAIN)
             return;
@@ -495,7 +242,13 @@ static void conn_settle(struct server *srv, struct conn *c)
         c->res = NULL;
     }
     if (!c->keep_alive) {
-        c->dead = 1;
+        if (c->ssl)
+            SSL_shutdown(c->ssl);
+        else
+            shutdown(c->fd, SHUT_WR);
+        c->graceful = 0; /* close_notify, if any, is already sent */
+        c->state = C_DRAIN;
+        c->drain_until = mono_ms() + DRAIN_MS;
         return;
     }
     c->state = C_READ;
@@ -537,6 +290,8 @@ static void reap(struct server *srv)
             c->dead = 1;
             c->graceful = 0;
         }
+        if (c->state == C_DRAIN && mono_ms() >= c->drain_until)
+            c->dead = 1;
         if (c->dead)
             conn_free(c);
         else
@@ -601,6 +356,8 @@ static void serve(struct server *srv, long long deadline)
         }
         for (size_t i = 0; i < srv->n_conns; i++) {
             struct conn *c = srv->conns[i];
+            if (c->state == C_DRAIN && c->drain_until < wake)
+                wake = c->drain_until;
             if (c->state == C_STREAM) {
                 stream_tick(&c->stream, now);
                 long long t = stream_next_wakeup(&c->stream);
@@ -667,8 +424,8 @@ int server_run(struct scenario *sc, const struct server_config *cfg)
     }
     srv.listen_fd = listen_on(cfg->port);
     if (srv.listen_fd < 0) {
-        fprintf(stderr, "gitterstream-fakeserver: cannot listen on 127.0.0.1:%d: %s\n",
-                cfg->port, strerror(errno));
+        fprintf(stderr, "gitterstream-fakeserver: cannot listen on 127.0.0.1:%d: %s\n", cfg->port,
+                strerror(errno));
         if (srv.log)
             fclose(srv.log);
         return 1;

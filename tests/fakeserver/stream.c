@@ -181,8 +181,7 @@ static void check_limits(struct stream *s)
             put(s, "0\r\n\r\n", 5);
             s->state = STREAM_ENDED;
         }
-    } else if (s->spec->stall_after >= 0 &&
-               s->items >= (unsigned long long)s->spec->stall_after) {
+    } else if (s->spec->stall_after >= 0 && s->items >= (unsigned long long)s->spec->stall_after) {
         flush_merge(s);
         if (s->state == STREAM_LIVE)
             s->state = STREAM_STALLED;

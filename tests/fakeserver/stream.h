@@ -23,9 +23,9 @@ struct stream {
     long long wall0_ms;
     struct buf *out;
     enum stream_state state;
-    unsigned long items;   /* timeline messages sent */
-    uint64_t payload;      /* body bytes written, chunk framing excluded */
-    uint64_t cut_at;       /* payload offset at which to cut; UINT64_MAX: none */
+    unsigned long items; /* timeline messages sent */
+    uint64_t payload;    /* body bytes written, chunk framing excluded */
+    uint64_t cut_at;     /* payload offset at which to cut; UINT64_MAX: none */
     long long next_keepalive;
     struct buf merge;
     unsigned long merge_items;
