@@ -316,6 +316,371 @@ int gitterstream_msg_is_backfill(const gitterstream_msg *m);
 /** @} */
 
 /**
+ * @defgroup handle The handle
+ *
+ * One handle owns one libcurl multi handle and any number of subscriptions.
+ * The host drives it: gitterstream_run() blocks; gitterstream_poll() does
+ * one turn; or the host's own event loop watches the descriptors and the one
+ * timer the library asks for (gitterstream_set_watch(),
+ * gitterstream_set_timer()). Callbacks run only inside those calls, on the
+ * calling thread.
+ * @{
+ */
+
+/**
+ * A client of the streaming API. Opaque; create with gitterstream_new().
+ * @since 0.1.0
+ */
+typedef struct gitterstream gitterstream;
+
+/**
+ * One subscription: a room and one of its resources. Opaque; owned by its
+ * handle, valid from gitterstream_subscribe() until gitterstream_unsubscribe()
+ * or gitterstream_free().
+ * @since 0.1.0
+ */
+typedef struct gitterstream_sub gitterstream_sub;
+
+/**
+ * The resource of a room a subscription streams.
+ * @since 0.1.0
+ */
+typedef enum gitterstream_resource {
+    GITTERSTREAM_CHAT_MESSAGES = 0, /**< `chatMessages`: new messages. @since 0.1.0 */
+    GITTERSTREAM_EVENTS = 1         /**< `events`: room events. @since 0.1.0 */
+} gitterstream_resource;
+
+/**
+ * The state of a subscription, reported through the state callback.
+ * @since 0.1.0
+ */
+typedef enum gitterstream_state {
+    GITTERSTREAM_CONNECTING = 0,  /**< a connection attempt is under way. @since 0.1.0 */
+    GITTERSTREAM_STREAMING = 1,   /**< the server answered 200; items flow. @since 0.1.0 */
+    GITTERSTREAM_BACKFILLING = 2, /**< filling a reconnect gap from the REST API.
+                                       @since 0.1.0 */
+    GITTERSTREAM_WAITING = 3,     /**< waiting before the next attempt. @since 0.1.0 */
+    GITTERSTREAM_STOPPED = 4      /**< stopped for good. @since 0.1.0 */
+} gitterstream_state;
+
+/**
+ * What a host loop is asked to watch a descriptor for; 0 means stop
+ * watching it.
+ * @since 0.1.0
+ */
+typedef enum gitterstream_watch_flags {
+    GITTERSTREAM_WATCH_IN = 1, /**< readable. @since 0.1.0 */
+    GITTERSTREAM_WATCH_OUT = 2 /**< writable. @since 0.1.0 */
+} gitterstream_watch_flags;
+
+/**
+ * Create a handle with default options and no subscription.
+ *
+ * @returns a new handle, owned by the caller (free it with
+ *          gitterstream_free()); NULL only when out of memory or when
+ *          libcurl cannot be initialised.
+ * @since 0.1.0
+ */
+gitterstream *gitterstream_new(void);
+
+/**
+ * Free a handle, its subscriptions and its connections. Nothing calls back
+ * once this returns.
+ *
+ * @param gs the handle, or NULL (nothing happens). Not from inside one of
+ *        its callbacks: there the call is refused and reported through the
+ *        error callback as @c GITTERSTREAM_E_STATE.
+ * @since 0.1.0
+ */
+void gitterstream_free(gitterstream *gs);
+
+/**
+ * Set a string option. The value is copied; it applies from the next
+ * connection attempt on.
+ *
+ * @param gs the handle.
+ * @param opt a string option of @ref gitterstream_option.
+ * @param value the value, NUL-terminated; NULL resets the option to its
+ *        default (for @ref GITTERSTREAM_OPT_PROXY that is unset, so the usual proxy
+ *        environment variables apply).
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL handle,
+ *          an integer option, or a bad value (a URL that is not http or
+ *          https, a token or user agent with control characters);
+ *          @c GITTERSTREAM_E_NOMEM.
+ * @since 0.1.0
+ */
+int gitterstream_set_str(gitterstream *gs, gitterstream_option opt, const char *value);
+
+/**
+ * Set an integer option; it applies from the next connection attempt on.
+ *
+ * @param gs the handle.
+ * @param opt an integer option of @ref gitterstream_option.
+ * @param value the value, within the range the option documents.
+ * @returns @ref GITTERSTREAM_OK, or @c GITTERSTREAM_E_INVALID for a NULL
+ *          handle, a string option or a value out of range.
+ * @since 0.1.0
+ */
+int gitterstream_set_int(gitterstream *gs, gitterstream_option opt, long long value);
+
+/**
+ * Set the callback for chat messages (items of @ref GITTERSTREAM_CHAT_MESSAGES
+ * subscriptions).
+ *
+ * @param gs the handle.
+ * @param cb called with the subscription, the item (borrowed, valid until
+ *        @p cb returns) and @p ud; NULL to drop messages.
+ * @param ud user data handed to @p cb.
+ * @since 0.1.0
+ */
+void gitterstream_on_message(gitterstream *gs,
+                             void (*cb)(gitterstream_sub *sub, const gitterstream_msg *m, void *ud),
+                             void *ud);
+
+/**
+ * Set the callback for events (items of @ref GITTERSTREAM_EVENTS
+ * subscriptions).
+ *
+ * @param gs the handle.
+ * @param cb called with the subscription, the item (borrowed, valid until
+ *        @p cb returns) and @p ud; NULL to drop events.
+ * @param ud user data handed to @p cb.
+ * @since 0.1.0
+ */
+void gitterstream_on_event(gitterstream *gs,
+                           void (*cb)(gitterstream_sub *sub, const gitterstream_msg *m, void *ud),
+                           void *ud);
+
+/**
+ * Set the callback for keep-alives.
+ *
+ * @param gs the handle.
+ * @param cb called with the subscription and @p ud; NULL to ignore them.
+ * @param ud user data handed to @p cb.
+ * @since 0.1.0
+ */
+void gitterstream_on_keepalive(gitterstream *gs, void (*cb)(gitterstream_sub *sub, void *ud),
+                               void *ud);
+
+/**
+ * Set the callback for errors: failed connections, HTTP errors, malformed
+ * items, stalls, the server ending a stream.
+ *
+ * @param gs the handle.
+ * @param cb called with the subscription (NULL for an error of the handle
+ *        itself), the error (borrowed, valid until @p cb returns) and @p ud;
+ *        NULL to ignore errors.
+ * @param ud user data handed to @p cb.
+ * @since 0.1.0
+ */
+void gitterstream_on_error(gitterstream *gs,
+                           void (*cb)(gitterstream_sub *sub, const gitterstream_error *e, void *ud),
+                           void *ud);
+
+/**
+ * Set the callback for state changes of subscriptions.
+ *
+ * @param gs the handle.
+ * @param cb called with the subscription, its new state and @p ud; NULL to
+ *        ignore state changes.
+ * @param ud user data handed to @p cb.
+ * @since 0.1.0
+ */
+void gitterstream_on_state(gitterstream *gs,
+                           void (*cb)(gitterstream_sub *sub, gitterstream_state state, void *ud),
+                           void *ud);
+
+/**
+ * Subscribe to a resource of a room. The connection starts on the next turn
+ * of the loop, never inside this call. May be called from a callback.
+ *
+ * @param gs the handle.
+ * @param room_id the room's id (1 to 128 characters among letters, digits,
+ *        '-', '_', '.' and '~'); copied.
+ * @param res the resource.
+ * @param out receives the subscription, owned by @p gs; may be NULL.
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL handle,
+ *          a bad room id or resource; @c GITTERSTREAM_E_NOMEM.
+ * @since 0.1.0
+ */
+int gitterstream_subscribe(gitterstream *gs, const char *room_id, gitterstream_resource res,
+                           gitterstream_sub **out);
+
+/**
+ * End a subscription: its connection is closed and it is freed; nothing
+ * calls back for it afterwards, and the pointer must not be used again.
+ * Safe inside callbacks, its own included.
+ *
+ * @param sub the subscription.
+ * @returns @ref GITTERSTREAM_OK, or @c GITTERSTREAM_E_INVALID if @p sub is NULL.
+ * @since 0.1.0
+ */
+int gitterstream_unsubscribe(gitterstream_sub *sub);
+
+/**
+ * The id of the last item delivered by a subscription, for checkpoints.
+ *
+ * @param sub the subscription.
+ * @returns the id, borrowed from @p sub and valid until its next item or its
+ *          end; NULL before the first item with an id (or @p sub NULL).
+ * @since 0.1.0
+ */
+const char *gitterstream_sub_last_id(const gitterstream_sub *sub);
+
+/**
+ * The room id of a subscription.
+ *
+ * @param sub the subscription.
+ * @returns the id given to gitterstream_subscribe(), borrowed from @p sub;
+ *          NULL if @p sub is NULL.
+ * @since 0.1.0
+ */
+const char *gitterstream_sub_room(const gitterstream_sub *sub);
+
+/**
+ * The resource of a subscription.
+ *
+ * @param sub the subscription (not NULL).
+ * @returns its resource.
+ * @since 0.1.0
+ */
+gitterstream_resource gitterstream_sub_resource(const gitterstream_sub *sub);
+
+/**
+ * The current state of a subscription.
+ *
+ * @param sub the subscription.
+ * @returns its state; @ref GITTERSTREAM_STOPPED if @p sub is NULL.
+ * @since 0.1.0
+ */
+gitterstream_state gitterstream_sub_state(const gitterstream_sub *sub);
+
+/**
+ * Attach the caller's pointer to a subscription.
+ *
+ * @param sub the subscription.
+ * @param p any pointer; the library never touches it.
+ * @since 0.1.0
+ */
+void gitterstream_sub_set_userdata(gitterstream_sub *sub, void *p);
+
+/**
+ * The pointer attached with gitterstream_sub_set_userdata().
+ *
+ * @param sub the subscription.
+ * @returns the pointer, NULL if none was set (or @p sub is NULL).
+ * @since 0.1.0
+ */
+void *gitterstream_sub_userdata(const gitterstream_sub *sub);
+
+/**
+ * A counter of a subscription.
+ *
+ * @param sub the subscription.
+ * @param which the counter.
+ * @returns its value since the subscription began; 0 for an unknown counter
+ *          (or @p sub NULL).
+ * @since 0.1.0
+ */
+unsigned long long gitterstream_sub_stat(const gitterstream_sub *sub, gitterstream_stat which);
+
+/**
+ * Drive the handle until every subscription has stopped, or until
+ * gitterstream_break().
+ *
+ * @param gs the handle, not driven by a host loop (no watch or timer
+ *        callback set).
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL handle;
+ *          @c GITTERSTREAM_E_STATE from inside a callback or with a host loop
+ *          set; @c GITTERSTREAM_E_NETWORK if waiting on the descriptors
+ *          failed.
+ * @since 0.1.0
+ */
+int gitterstream_run(gitterstream *gs);
+
+/**
+ * Make gitterstream_run() return, and a gitterstream_poll() in progress
+ * return early. The only function that may be called from another thread
+ * (or a signal handler).
+ *
+ * @param gs the handle.
+ * @returns @ref GITTERSTREAM_OK, or @c GITTERSTREAM_E_INVALID for a NULL handle.
+ * @since 0.1.0
+ */
+int gitterstream_break(gitterstream *gs);
+
+/**
+ * One turn: wait until a descriptor is ready, the next timer is due, or
+ * @p timeout_ms has passed, then process what is ready.
+ *
+ * @param gs the handle, not driven by a host loop.
+ * @param timeout_ms the longest wait, in milliseconds; 0 to not wait, -1 to
+ *        wait as long as the library has nothing to do.
+ * @returns as gitterstream_run().
+ * @since 0.1.0
+ */
+int gitterstream_poll(gitterstream *gs, int timeout_ms);
+
+/**
+ * Drive the handle from the host's event loop: the library calls @p watch
+ * for each descriptor it needs watched (with a mask of
+ * @ref gitterstream_watch_flags, or 0 to stop watching it), and the host
+ * calls gitterstream_fd_ready() when one is ready. Set it before the first
+ * turn. @p watch must not call into the library.
+ *
+ * @param gs the handle.
+ * @param watch the callback, returning 0 on success; NULL to let
+ *        gitterstream_run() and gitterstream_poll() drive the handle again.
+ * @param ud user data handed to @p watch.
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL
+ *          handle; @c GITTERSTREAM_E_STATE once connections exist.
+ * @since 0.1.0
+ */
+int gitterstream_set_watch(gitterstream *gs,
+                           int (*watch)(gitterstream *gs, int fd, int what, void *ud), void *ud);
+
+/**
+ * Drive the handle from the host's event loop: the library keeps one timer
+ * in the host through @p timer; when it expires the host calls
+ * gitterstream_timer_fired(). @p timer must not call into the library.
+ *
+ * @param gs the handle.
+ * @param timer the callback, with the delay in milliseconds (0: as soon as
+ *        possible; -1: cancel the timer), returning 0 on success; NULL to let
+ *        gitterstream_run() and gitterstream_poll() drive the handle again.
+ * @param ud user data handed to @p timer.
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL
+ *          handle; @c GITTERSTREAM_E_STATE once connections exist.
+ * @since 0.1.0
+ */
+int gitterstream_set_timer(gitterstream *gs,
+                           int (*timer)(gitterstream *gs, long timeout_ms, void *ud), void *ud);
+
+/**
+ * Host loop: a watched descriptor is ready. Processes it and anything else
+ * that is due.
+ *
+ * @param gs the handle.
+ * @param fd the descriptor.
+ * @param what what it is ready for: a mask of @ref gitterstream_watch_flags.
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL handle;
+ *          @c GITTERSTREAM_E_STATE from inside a callback.
+ * @since 0.1.0
+ */
+int gitterstream_fd_ready(gitterstream *gs, int fd, int what);
+
+/**
+ * Host loop: the timer set through the timer callback expired.
+ *
+ * @param gs the handle.
+ * @returns as gitterstream_fd_ready().
+ * @since 0.1.0
+ */
+int gitterstream_timer_fired(gitterstream *gs);
+
+/** @} */
+
+/**
  * @defgroup parser Decode-only parser
  *
  * The framer and decoder on their own, for hosts that bring their own HTTP

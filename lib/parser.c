@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "framer.h"
 #include "msg.h"
+#include "parser.h"
 
 #define DEFAULT_MAX_BYTES (1u << 20)
 #define DEFAULT_MAX_DEPTH 64
@@ -38,6 +39,12 @@ GITTERSTREAM_EXPORT gitterstream_parser *gitterstream_parser_new(void)
     gs_framer_init(&p->framer, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH);
     gs_decoder_init(&p->decoder);
     return p;
+}
+
+void gs_parser_reset(gitterstream_parser *p)
+{
+    gs_framer_reset(&p->framer);
+    gs_decoder_abandon(&p->decoder);
 }
 
 static void destroy(gitterstream_parser *p)
