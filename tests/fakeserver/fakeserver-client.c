@@ -274,32 +274,78 @@ char *fakeserver_posted_ids(const fakeserver *fs, const char *room_id)
     return log;
 }
 
+/* Reads the server's standard output until it closes, which happens only when the server exits,
+ * keeping the clock of its "STOP <ms>" line. 1 if it closed within timeout_ms, else 0. */
+static int await_exit(fakeserver *fs, int timeout_ms)
+{
+    char out[256];
+    size_t len = 0;
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fs->out_fd, .events = POLLIN};
+        int rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return 0;
+        if (len == sizeof out - 1) { /* more than a STOP line: keep the tail */
+            memmove(out, out + len / 2, len - len / 2);
+            len -= len / 2;
+        }
+        ssize_t r = read(fs->out_fd, out + len, sizeof out - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return 0;
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    long long clock;
+    for (const char *line = out; line;) {
+        if (sscanf(line, "STOP %lld", &clock) == 1)
+            fs->clock_ms = clock;
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return 1;
+}
+
+/* Reaps the exited (or killed) server; 0 if it had exited with status 0. */
+static int reap(fakeserver *fs)
+{
+    int status = 0;
+    pid_t r;
+    while ((r = waitpid(fs->pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    close(fs->out_fd);
+    fs->out_fd = -1;
+    fs->pid = 0;
+    return r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int fakeserver_wait_exit(fakeserver *fs, int timeout_ms)
+{
+    if (!fs || fs->pid <= 0 || !await_exit(fs, timeout_ms))
+        return -1;
+    return reap(fs);
+}
+
 int fakeserver_halt(fakeserver *fs)
 {
     if (!fs || fs->pid <= 0)
         return 0;
     kill(fs->pid, SIGTERM);
-    int status = 0;
-    long long deadline = mono_ms() + STOP_TIMEOUT_MS;
-    pid_t r;
-    while ((r = waitpid(fs->pid, &status, WNOHANG)) == 0 && mono_ms() < deadline) {
-        struct timespec ts = {0, 5 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (r == 0) {
+    if (!await_exit(fs, STOP_TIMEOUT_MS)) {
         kill(fs->pid, SIGKILL);
-        waitpid(fs->pid, &status, 0);
+        reap(fs);
+        return -1;
     }
-    char line[128];
-    long long clock;
-    if (fs->out_fd >= 0 && read_line(fs->out_fd, line, sizeof line, 100) == 0 &&
-        sscanf(line, "STOP %lld", &clock) == 1)
-        fs->clock_ms = clock;
-    if (fs->out_fd >= 0)
-        close(fs->out_fd);
-    fs->out_fd = -1;
-    fs->pid = 0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    return reap(fs);
 }
 
 int fakeserver_restart(fakeserver *fs)

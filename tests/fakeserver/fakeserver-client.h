@@ -32,6 +32,10 @@ size_t fakeserver_log_count(const fakeserver *fs, const char *needle);
  * followed by '\n'; "" when none. The caller frees it. NULL on error. */
 char *fakeserver_posted_ids(const fakeserver *fs, const char *room_id);
 
+/* Waits up to timeout_ms for the server to exit on its own (e.g. at its --time-limit). 0 if it
+ * exited with status 0; -1 if it failed, was not running, or still runs at the deadline. */
+int fakeserver_wait_exit(fakeserver *fs, int timeout_ms);
+
 /* Stops the server (SIGTERM) but keeps its port, files and clock, to simulate an outage. */
 int fakeserver_halt(fakeserver *fs);
 
