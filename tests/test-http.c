@@ -14,7 +14,7 @@
 
 #define ROOM "5a1b2c3d4e5f60718293a4b5"
 
-static const char *const short_stream = "room " ROOM "\npost 3 every 20 start 300\n"
+static const char *const short_stream = "room " ROOM "\npost 500 every 20 start 300\n"
                                         "conn 1 stream end-after 3\n";
 
 /* The log line of the first stream request to ROOM; caller frees. */

@@ -15,7 +15,7 @@
 
 /* Ten messages 20 ms apart; the stream ends cleanly after them. */
 static const char *const ten_messages = "room " ROOM_A "\n"
-                                        "post 10 every 20 start 300\n"
+                                        "post 500 every 20 start 300\n"
                                         "conn 1 stream dialect cr keepalive 15 end-after 10\n";
 
 static void check_drive_mode_delivers_posted_messages(drive_mode mode)
@@ -95,7 +95,7 @@ START_TEST(test_two_hundred_subscriptions_each_get_their_own_messages)
     for (int i = 0; i < MANY; i++) {
         snprintf(rooms[i], sizeof rooms[i], "5a1b2c3d4e5f607182%06x", i);
         n += (size_t)snprintf(scenario + n, cap - n,
-                              "room %s\npost 3 every 50 start 1500\nconn 1 stream end-after 3\n",
+                              "room %s\npost 200 every 50 start 1000\nconn 1 stream end-after 3\n",
                               rooms[i]);
     }
     live *l = live_start(scenario, NULL);
@@ -159,8 +159,8 @@ static void unsubscribe_other(gitterstream_sub *sub, const gitterstream_msg *m, 
 
 START_TEST(test_unsubscribe_other_subscription_inside_callback)
 {
-    live *l = live_start("room " ROOM_A "\npost 5 every 30 start 300\nconn 1 stream end-after 5\n"
-                         "room " ROOM_B "\npost 50 every 30 start 300\n",
+    live *l = live_start("room " ROOM_A "\npost 300 every 30 start 300\nconn 1 stream end-after 5\n"
+                         "room " ROOM_B "\npost 300 every 30 start 300\n",
                          NULL);
     struct other o = {NULL, 0, 0};
     gitterstream_on_message(l->gs, unsubscribe_other, &o);
@@ -250,7 +250,7 @@ END_TEST
 
 START_TEST(test_events_subscription_delivers_events)
 {
-    live *l = live_start("room " ROOM_A " events\npost 4 every 20 start 300\n"
+    live *l = live_start("room " ROOM_A " events\npost 500 every 20 start 300\n"
                          "conn 1 stream end-after 4\n",
                          NULL);
     live_subscribe(l, ROOM_A, GITTERSTREAM_EVENTS);
@@ -270,8 +270,8 @@ END_TEST
 
 START_TEST(test_cut_mid_item_reports_network_error)
 {
-    live *l = live_start("room " ROOM_A "\npost 10 every 20 start 300\nconn 1 stream cut-after 3\n",
-                         NULL);
+    live *l = live_start(
+        "room " ROOM_A "\npost 500 every 20 start 300\nconn 1 stream cut-after 3\n", NULL);
     live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
     ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_NETWORK);
@@ -282,7 +282,7 @@ END_TEST
 
 START_TEST(test_malformed_items_are_reported_counted_and_skipped)
 {
-    live *l = live_start("room " ROOM_A "\npost 6 every 20 start 300\n"
+    live *l = live_start("room " ROOM_A "\npost 500 every 20 start 300\n"
                          "conn 1 stream dialect crlf inject 2 invalid-json inject 3 oversize 3000 "
                          "inject 4 invalid-utf8 overlong end-after 6\n",
                          NULL);
