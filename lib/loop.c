@@ -244,7 +244,8 @@ static int poll_once(gitterstream *gs, int timeout_ms)
         return GITTERSTREAM_E_NOMEM;
     pfd[0].fd = gs->wake[0];
     pfd[0].events = POLLIN;
-    memcpy(pfd + 1, gs->fds, n * sizeof *pfd);
+    if (n)
+        memcpy(pfd + 1, gs->fds, n * sizeof *pfd);
     int ready = poll(pfd, (nfds_t)(n + 1), wait > 0x7fffffff ? 0x7fffffff : (int)wait);
     if (ready < 0 && errno != EINTR) {
         if (pfd != stack)
