@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "backoff.h"
 #include "common.h"
 #include "errors.h"
 
@@ -33,7 +34,13 @@ struct gitterstream_sub {
     char body[256]; /* the start of a non-200 body, for the error text */
     size_t body_len;
 
-    long long due; /* when the library acts for it next (ms, monotonic), or -1 */
+    int transferring;        /* sub->easy is in the multi handle */
+    long long last_rx;       /* when a byte last arrived (ms, monotonic) */
+    long long healthy_since; /* when the current stream began, or -1 */
+    long server_wait_ms;     /* what the last response asked to wait, or -1 */
+    gs_backoff backoff;
+
+    long long due; /* when the next connection attempt starts (ms, monotonic), or -1 */
     int attempts;  /* connection attempts so far */
     int dead;      /* unsubscribed inside a turn: freed at its end */
 };
@@ -76,6 +83,7 @@ struct gitterstream {
     int wake[2];         /* a pipe that gitterstream_break writes to */
     atomic_int broken;
     int in_turn;         /* inside run/poll/fd_ready/timer_fired: callbacks may run */
+    long long turn_now;  /* the clock at the start of the turn: cheap for callbacks */
 };
 
 long long gs_now_ms(void);
@@ -88,6 +96,7 @@ void gs_update_timer(gitterstream *gs);
 /* transport.c */
 int gs_transport_start(gitterstream_sub *sub);
 void gs_transport_stop(gitterstream_sub *sub);
+void gs_transport_abort(gitterstream_sub *sub);
 void gs_transport_done(gitterstream_sub *sub, CURLcode result);
 
 /* sub.c */
@@ -96,6 +105,7 @@ void gs_sub_report(gitterstream_sub *sub, int code, long http_status, long retry
                    const char *text);
 void gs_sub_failed(gitterstream_sub *sub, int code, long http_status, const char *text);
 void gs_sub_run_due(gitterstream *gs, long long now);
+long long gs_sub_next_due(const gitterstream *gs);
 void gs_sub_reap(gitterstream *gs);
 void gs_sub_destroy(gitterstream_sub *sub);
 int gs_sub_active(const gitterstream *gs);

@@ -72,10 +72,9 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 void gs_update_timer(gitterstream *gs)
 {
-    long long due = gs->curl_due;
-    for (const gitterstream_sub *sub = gs->subs; sub; sub = sub->next)
-        if (!sub->dead && sub->due >= 0 && (due < 0 || sub->due < due))
-            due = sub->due;
+    long long due = gs->curl_due, subs_due = gs_sub_next_due(gs);
+    if (subs_due >= 0 && (due < 0 || subs_due < due))
+        due = subs_due;
     long long now = gs_now_ms();
     if (due == gs->told_due && due >= 0 && due > now)
         return;
@@ -137,6 +136,7 @@ static void turn(gitterstream *gs, int fd, int what)
 {
     int running;
     gs->in_turn = 1;
+    gs->turn_now = gs_now_ms();
     if (fd >= 0) {
         int mask = (what & GITTERSTREAM_WATCH_IN ? CURL_CSELECT_IN : 0) |
                    (what & GITTERSTREAM_WATCH_OUT ? CURL_CSELECT_OUT : 0);

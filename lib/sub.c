@@ -1,5 +1,7 @@
 /* sub.c: subscriptions: their lifetime, what they deliver, their state and
  * counters, and what happens when a connection fails. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "handle.h"
@@ -86,6 +88,11 @@ GITTERSTREAM_EXPORT int gitterstream_subscribe(gitterstream *gs, const char *roo
     sub->res = res;
     sub->state = GITTERSTREAM_CONNECTING;
     sub->due = gs_now_ms(); /* connects on the next turn, never in here */
+    sub->healthy_since = -1;
+    sub->server_wait_ms = -1;
+    gs_backoff_init(&sub->backoff, gs->random_seed >= 0
+                                       ? (unsigned long long)gs->random_seed + (uintptr_t)gs->last_sub
+                                       : (unsigned long long)sub->due ^ (uintptr_t)sub);
     sub->prev = gs->last_sub;
     if (gs->last_sub)
         gs->last_sub->next = sub;
@@ -168,24 +175,63 @@ void gs_sub_report(gitterstream_sub *sub, int code, long http_status, long retry
     sub->gs->on_error(sub, &e, sub->gs->error_ud);
 }
 
-/* The seam where the reconnect policy plugs in: for now every failure stops
- * the subscription for good. */
+/* A connection attempt failed or ended: report it with the delay the
+ * reconnect policy gives, and schedule the next attempt or stop. */
 void gs_sub_failed(gitterstream_sub *sub, int code, long http_status, const char *text)
 {
-    gs_sub_report(sub, code, http_status, -1, text);
-    gs_sub_set_state(sub, GITTERSTREAM_STOPPED);
+    gitterstream *gs = sub->gs;
+    long long now = gs_now_ms();
+    if (sub->healthy_since >= 0 && now - sub->healthy_since >= gs->healthy_after_ms)
+        gs_backoff_healthy(&sub->backoff);
+    sub->healthy_since = -1;
+    long delay = gs_backoff_next(&sub->backoff, gs_failure_of(code), sub->server_wait_ms);
+    gs_sub_report(sub, code, http_status, delay, text);
+    if (delay < 0) {
+        gs_sub_set_state(sub, GITTERSTREAM_STOPPED);
+        return;
+    }
+    sub->due = now + delay;
+    gs_sub_set_state(sub, GITTERSTREAM_WAITING);
+}
+
+static void stalled(gitterstream_sub *sub)
+{
+    char text[160];
+    gs_transport_abort(sub);
+    sub->stats[GITTERSTREAM_STAT_STALLS]++;
+    snprintf(text, sizeof text, "no bytes from the stream of room %s for %lld ms", sub->room,
+             sub->gs->stall_timeout_ms);
+    gs_sub_failed(sub, GITTERSTREAM_E_STALL, 0, text);
 }
 
 void gs_sub_run_due(gitterstream *gs, long long now)
 {
     for (gitterstream_sub *sub = gs->subs; sub; sub = sub->next) {
-        if (sub->dead || sub->due < 0 || sub->due > now)
+        if (sub->dead)
+            continue;
+        if (sub->transferring && now - sub->last_rx >= gs->stall_timeout_ms)
+            stalled(sub);
+        if (sub->due < 0 || sub->due > now)
             continue;
         sub->due = -1;
         int rc = gs_transport_start(sub);
         if (rc != GITTERSTREAM_OK)
             gs_sub_failed(sub, rc, 0, "could not start a connection attempt");
     }
+}
+
+/* The earliest moment the library must act for a subscription, or -1. */
+long long gs_sub_next_due(const gitterstream *gs)
+{
+    long long due = -1;
+    for (const gitterstream_sub *sub = gs->subs; sub; sub = sub->next) {
+        if (sub->dead)
+            continue;
+        long long t = sub->transferring ? sub->last_rx + gs->stall_timeout_ms : sub->due;
+        if (t >= 0 && (due < 0 || t < due))
+            due = t;
+    }
+    return due;
 }
 
 GITTERSTREAM_EXPORT const char *gitterstream_sub_last_id(const gitterstream_sub *sub)

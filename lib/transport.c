@@ -2,7 +2,10 @@
  * interface: building it, taking its headers and body, and turning how it
  * ended into an error. The body goes to the subscription's parser. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "handle.h"
 #include "parser.h"
@@ -12,12 +15,42 @@ static const char *resource_path(gitterstream_resource res)
     return res == GITTERSTREAM_EVENTS ? "events" : "chatMessages";
 }
 
+/* The wait a header names, in ms from now, or -1: Retry-After in seconds,
+ * X-RateLimit-Reset as a time in epoch milliseconds. */
+static long server_wait(const char *buf, size_t len, int *is_retry_after)
+{
+    char value[32];
+    const char *colon = memchr(buf, ':', len);
+    if (!colon)
+        return -1;
+    size_t name = (size_t)(colon - buf), n = len - name - 1;
+    if (n >= sizeof value)
+        return -1;
+    memcpy(value, colon + 1, n);
+    value[n] = '\0';
+    char *end;
+    long long v = strtoll(value, &end, 10);
+    if (end == value || v < 0)
+        return -1;
+    *is_retry_after = name == 11 && strncasecmp(buf, "Retry-After", 11) == 0;
+    if (*is_retry_after)
+        return v > 86400 ? 86400000L : (long)v * 1000;
+    if (name == 17 && strncasecmp(buf, "X-RateLimit-Reset", 17) == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        long long wait = v - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        return wait < 0 ? 0 : wait > 86400000 ? 86400000L : (long)wait;
+    }
+    return -1;
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
     gitterstream_sub *sub = ud;
     size_t len = size * n;
     if (sub->dead)
         return 0;
+    sub->last_rx = sub->gs->turn_now;
     if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
         /* the end of a header block; 1xx blocks come before the real one */
         long status = 0;
@@ -26,9 +59,16 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
             sub->status = status;
             if (status == 200) {
                 sub->stats[GITTERSTREAM_STAT_CONNECTS]++;
+                sub->healthy_since = sub->gs->turn_now;
                 gs_sub_set_state(sub, GITTERSTREAM_STREAMING);
             }
         }
+    } else {
+        int retry_after = 0;
+        long wait = server_wait(buf, len, &retry_after);
+        /* Retry-After wins over X-RateLimit-Reset, whichever came first */
+        if (wait >= 0 && (retry_after || sub->server_wait_ms < 0))
+            sub->server_wait_ms = wait;
     }
     return sub->dead ? 0 : len;
 }
@@ -57,6 +97,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
         keep_body(sub, buf, len);
         return len;
     }
+    sub->last_rx = sub->gs->turn_now;
     sub->stats[GITTERSTREAM_STAT_BYTES] += len;
     if (gitterstream_parser_feed(sub->parser, buf, len) != GITTERSTREAM_OK)
         return 0; /* out of memory: the transfer ends with a write error */
@@ -140,6 +181,7 @@ int gs_transport_start(gitterstream_sub *sub)
     else if (!(sub->easy = curl_easy_init()))
         return GITTERSTREAM_E_NOMEM;
     sub->status = 0;
+    sub->server_wait_ms = -1;
     sub->body_len = 0;
     sub->body[0] = '\0';
     sub->errbuf[0] = '\0';
@@ -152,16 +194,26 @@ int gs_transport_start(gitterstream_sub *sub)
         return rc;
     if (curl_multi_add_handle(gs->multi, sub->easy) != CURLM_OK)
         return GITTERSTREAM_E_NOMEM;
+    sub->transferring = 1;
+    sub->last_rx = gs_now_ms();
     if (sub->attempts++ > 0)
         sub->stats[GITTERSTREAM_STAT_RECONNECTS]++;
     gs_sub_set_state(sub, GITTERSTREAM_CONNECTING);
     return GITTERSTREAM_OK;
 }
 
+void gs_transport_abort(gitterstream_sub *sub)
+{
+    if (sub->transferring) {
+        curl_multi_remove_handle(sub->gs->multi, sub->easy);
+        sub->transferring = 0;
+    }
+}
+
 void gs_transport_stop(gitterstream_sub *sub)
 {
+    gs_transport_abort(sub);
     if (sub->easy) {
-        curl_multi_remove_handle(sub->gs->multi, sub->easy);
         curl_easy_cleanup(sub->easy);
         sub->easy = NULL;
     }
@@ -187,7 +239,7 @@ static int status_error(long status)
 
 void gs_transport_done(gitterstream_sub *sub, CURLcode result)
 {
-    curl_multi_remove_handle(sub->gs->multi, sub->easy);
+    gs_transport_abort(sub);
     if (sub->dead)
         return;
     char text[512];

@@ -29,6 +29,12 @@ static void append(live *l, const char *fmt, ...)
     l->len += (size_t)n;
 }
 
+static void check_finish(live *l)
+{
+    if (l->finish && l->finish(l))
+        gitterstream_break(l->gs);
+}
+
 static const char *room_of(gitterstream_sub *sub)
 {
     return sub ? gitterstream_sub_room(sub) : "-";
@@ -39,8 +45,8 @@ static void on_message(gitterstream_sub *sub, const gitterstream_msg *m, void *u
     live *l = ud;
     const char *id = gitterstream_msg_str(m, "id");
     append(l, "M %s %s\n", room_of(sub), id ? id : "?");
-    if (++l->messages == l->break_after_messages)
-        gitterstream_break(l->gs);
+    l->messages++;
+    check_finish(l);
 }
 
 static void on_event(gitterstream_sub *sub, const gitterstream_msg *m, void *ud)
@@ -49,6 +55,7 @@ static void on_event(gitterstream_sub *sub, const gitterstream_msg *m, void *ud)
     const char *id = gitterstream_msg_str(m, "id");
     append(l, "V %s %s\n", room_of(sub), id ? id : "?");
     l->events++;
+    check_finish(l);
 }
 
 static void on_keepalive(gitterstream_sub *sub, void *ud)
@@ -68,6 +75,12 @@ static void on_error(gitterstream_sub *sub, const gitterstream_error *e, void *u
     append(l, "E %s %d %ld %ld %s\n", room_of(sub), l->last_code, l->last_status, l->last_retry,
            l->last_text);
     l->errors++;
+    /* a skipped item (retry 0) is not a failed connection */
+    if (sub && l->last_retry != 0 && !gitterstream_sub_userdata(sub)) {
+        gitterstream_sub_set_userdata(sub, l); /* marks its first failure */
+        l->failed++;
+    }
+    check_finish(l);
 }
 
 static void on_state(gitterstream_sub *sub, gitterstream_state state, void *ud)
@@ -75,6 +88,7 @@ static void on_state(gitterstream_sub *sub, gitterstream_state state, void *ud)
     live *l = ud;
     append(l, "S %s %d\n", room_of(sub), (int)state);
     l->stopped += state == GITTERSTREAM_STOPPED;
+    check_finish(l);
 }
 
 live *live_start(const char *scenario, const char *const *server_args)
@@ -121,6 +135,11 @@ gitterstream_sub *live_subscribe(live *l, const char *room, gitterstream_resourc
 int live_all_stopped(const live *l)
 {
     return l->stopped >= l->subs;
+}
+
+int live_all_failed(const live *l)
+{
+    return l->failed >= l->subs;
 }
 
 static long long now_ms(void)
@@ -192,9 +211,10 @@ static void host_turn(live *l, struct host *h, long long deadline)
 int live_drive(live *l, drive_mode mode, int (*done)(const live *l), int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
+    l->finish = done;
     if (mode == DRIVE_RUN) {
         ck_assert_int_eq(gitterstream_run(l->gs), 0);
-        return now_ms() <= deadline && (!done || done(l));
+        return now_ms() <= deadline && done(l);
     }
     static struct host h;
     if (mode == DRIVE_HOST) {

@@ -18,9 +18,10 @@ typedef struct live {
     char *log; /* "M room id", "V room id" (event), "K room", "E room code status retry text",
                   "S room state", one per line */
     size_t len, cap;
-    int subs; /* subscriptions made through live_subscribe */
+    int subs;                            /* subscriptions made through live_subscribe */
+    int failed;                          /* subscriptions that reported at least one error */
+    int (*finish)(const struct live *l); /* checked after each callback */
     int messages, events, keepalives, errors, stopped;
-    int break_after_messages; /* gitterstream_break once this many arrived; 0: never */
     int last_code;
     long last_status, last_retry;
     char last_text[512];
@@ -32,9 +33,9 @@ typedef struct live {
 live *live_start(const char *scenario, const char *const *server_args);
 void live_stop(live *l);
 
-/* Drive l->gs in the given mode until gitterstream_run returns (DRIVE_RUN),
- * or until done(l) holds (the other modes), within timeout_ms. Returns 1 if
- * it finished in time. */
+/* Drive l->gs in the given mode until done(l) holds (DRIVE_RUN: callbacks
+ * break the run once it does), within timeout_ms. Returns 1 if it finished
+ * in time. */
 int live_drive(live *l, drive_mode mode, int (*done)(const live *l), int timeout_ms);
 
 /* Subscribe, asserting success, and count the subscription. */
@@ -48,7 +49,9 @@ char *live_received(const live *l, char kind, const char *room);
  * at most max of them (0: all). Caller frees. */
 char *live_expected(const live *l, const char *room, int n, int max);
 
-/* For live_drive: every subscription made through live_subscribe stopped. */
+/* For live_drive: every subscription made through live_subscribe stopped;
+ * or saw its connection fail at least once. */
 int live_all_stopped(const live *l);
+int live_all_failed(const live *l);
 
 #endif

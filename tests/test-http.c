@@ -36,7 +36,7 @@ START_TEST(test_request_carries_bearer_token_accept_and_user_agent)
 {
     live *l = live_start(short_stream, NULL);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *line = stream_request_line(l);
     ck_assert_ptr_nonnull(strstr(line, "\tauthorization: Bearer " TEST_TOKEN));
     ck_assert_ptr_nonnull(strstr(line, "\taccept: application/json"));
@@ -51,7 +51,7 @@ START_TEST(test_user_agent_option_replaces_the_default)
     live *l = live_start(short_stream, NULL);
     ck_assert_int_eq(gitterstream_set_str(l->gs, GITTERSTREAM_OPT_USER_AGENT, "my-bot/2.0"), 0);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *line = stream_request_line(l);
     ck_assert_ptr_nonnull(strstr(line, "\tuser-agent: my-bot/2.0"));
     free(line);
@@ -63,7 +63,7 @@ START_TEST(test_token_is_only_in_the_authorization_header)
 {
     live *l = live_start("room " ROOM "\nconn default status 401\n", NULL);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *log = fakeserver_read_log(l->fs);
     size_t in_log = 0, in_auth = 0;
     for (const char *p = log; (p = strstr(p, TEST_TOKEN)); p++)
@@ -81,12 +81,18 @@ END_TEST
 struct status_case {
     int status;
     int code;
+    long retry_min, retry_max; /* the first delay the policy gives */
 };
 
 static const struct status_case status_cases[] = {
-    {400, GITTERSTREAM_E_NOT_FOUND}, {401, GITTERSTREAM_E_AUTH},         {403, GITTERSTREAM_E_AUTH},
-    {404, GITTERSTREAM_E_NOT_FOUND}, {429, GITTERSTREAM_E_RATE_LIMITED}, {500, GITTERSTREAM_E_HTTP},
-    {502, GITTERSTREAM_E_HTTP},      {503, GITTERSTREAM_E_HTTP},
+    {400, GITTERSTREAM_E_NOT_FOUND, -1, -1},
+    {401, GITTERSTREAM_E_AUTH, -1, -1},
+    {403, GITTERSTREAM_E_AUTH, -1, -1},
+    {404, GITTERSTREAM_E_NOT_FOUND, -1, -1},
+    {429, GITTERSTREAM_E_RATE_LIMITED, 30000, 60000},
+    {500, GITTERSTREAM_E_HTTP, 2500, 5000},
+    {502, GITTERSTREAM_E_HTTP, 2500, 5000},
+    {503, GITTERSTREAM_E_HTTP, 2500, 5000},
 };
 
 START_TEST(test_each_status_maps_to_its_error_code)
@@ -96,10 +102,12 @@ START_TEST(test_each_status_maps_to_its_error_code)
     snprintf(scenario, sizeof scenario, "room %s\nconn default status %d\n", ROOM, c->status);
     live *l = live_start(scenario, NULL);
     gitterstream_sub *sub = live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_int_eq(l->errors, 1);
     ck_assert_int_eq(l->last_code, c->code);
     ck_assert_int_eq(l->last_status, c->status);
+    ck_assert_int_ge(l->last_retry, c->retry_min);
+    ck_assert_int_le(l->last_retry, c->retry_max);
     ck_assert_int_eq(gitterstream_sub_stat(sub, GITTERSTREAM_STAT_CONNECTS), 0);
     char status_text[16];
     snprintf(status_text, sizeof status_text, "HTTP %d", c->status);
@@ -129,7 +137,7 @@ START_TEST(test_error_body_is_quoted_in_the_error_text)
 {
     live *l = live_start("room " ROOM "\nconn default status 404\n", NULL);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_ptr_nonnull(strstr(l->last_text, "{\"error\":\"Not Found\"}"));
     live_stop(l);
 }
@@ -139,7 +147,7 @@ START_TEST(test_redirect_is_not_followed)
 {
     live *l = live_start("room " ROOM "\nconn default status 302 body \"moved\"\n", NULL);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_HTTP);
     ck_assert_int_eq(l->last_status, 302);
     ck_assert_uint_eq(fakeserver_log_count(l->fs, "\tGET\t"), 1);
@@ -166,7 +174,7 @@ START_TEST(test_connection_refused_reports_network_error)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port());
     ck_assert_int_eq(gitterstream_set_str(l->gs, GITTERSTREAM_OPT_STREAM_URL, url), 0);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_NETWORK);
     ck_assert_int_eq(l->last_status, 0);
     live_stop(l);
@@ -182,7 +190,7 @@ START_TEST(test_proxy_option_sends_requests_through_the_proxy)
         0);
     ck_assert_int_eq(gitterstream_set_str(l->gs, GITTERSTREAM_OPT_PROXY, fakeserver_url(l->fs)), 0);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_uint_eq(
         fakeserver_log_count(l->fs, "\tGET\thttp://stream.gitter.invalid/v1/rooms/" ROOM), 1);
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_CLOSED);
@@ -221,7 +229,7 @@ START_TEST(test_tls_streams_with_the_ca_file)
     ck_assert_int_eq(strncmp(fakeserver_url(l->fs), "https://", 8), 0);
     ck_assert_int_eq(gitterstream_set_str(l->gs, GITTERSTREAM_OPT_CA_FILE, cert), 0);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *got = live_received(l, 'M', ROOM), *want = live_expected(l, ROOM, 1, 3);
     ck_assert_str_ne(want, "");
     ck_assert_str_eq(got, want);
@@ -240,7 +248,7 @@ START_TEST(test_tls_fails_cleanly_without_the_ca_file)
     const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
     live *l = live_start(short_stream, args);
     live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_int_eq(l->messages, 0);
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_NETWORK);
     ck_assert_msg(strstr(l->last_text, "certificate") || strstr(l->last_text, "SSL"),

@@ -22,12 +22,15 @@ static void check_drive_mode_delivers_posted_messages(drive_mode mode)
 {
     live *l = live_start(ten_messages, NULL);
     gitterstream_sub *sub = live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, mode, live_all_stopped, 20000));
+    ck_assert(live_drive(l, mode, live_all_failed, 20000));
     char *got = live_received(l, 'M', ROOM_A), *want = live_expected(l, ROOM_A, 1, 10);
     ck_assert_str_ne(want, "");
     ck_assert_str_eq(got, want);
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_CLOSED);
-    ck_assert_int_eq(gitterstream_sub_state(sub), GITTERSTREAM_STOPPED);
+    /* the first transient failure: reconnect after 250 ms, jittered down to half */
+    ck_assert_int_ge(l->last_retry, 125);
+    ck_assert_int_le(l->last_retry, 250);
+    ck_assert_int_eq(gitterstream_sub_state(sub), GITTERSTREAM_WAITING);
     ck_assert_uint_eq(gitterstream_sub_stat(sub, GITTERSTREAM_STAT_MESSAGES),
                       (unsigned long long)l->messages);
     ck_assert_uint_eq(gitterstream_sub_stat(sub, GITTERSTREAM_STAT_CONNECTS), 1);
@@ -57,14 +60,14 @@ START_TEST(test_host_loop_delivers_every_message_posted_after_connecting)
 }
 END_TEST
 
-START_TEST(test_states_go_connecting_streaming_stopped)
+START_TEST(test_states_go_connecting_streaming_waiting)
 {
     live *l = live_start(ten_messages, NULL);
     live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     const char *c = strstr(l->log, "S " ROOM_A " 0\n"), *s = strstr(l->log, "S " ROOM_A " 1\n"),
-               *x = strstr(l->log, "S " ROOM_A " 4\n");
-    ck_assert(c && s && x && c < s && s < x);
+               *w = strstr(l->log, "S " ROOM_A " 3\n");
+    ck_assert(c && s && w && c < s && s < w);
     live_stop(l);
 }
 END_TEST
@@ -74,7 +77,7 @@ START_TEST(test_last_id_names_the_last_delivered_message)
     live *l = live_start(ten_messages, NULL);
     gitterstream_sub *sub = live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
     ck_assert_ptr_null(gitterstream_sub_last_id(sub));
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *got = live_received(l, 'M', ROOM_A);
     ck_assert_uint_gt(strlen(got), 0);
     got[strlen(got) - 1] = '\0';
@@ -102,7 +105,7 @@ START_TEST(test_two_hundred_subscriptions_each_get_their_own_messages)
     free(scenario);
     for (int i = 0; i < MANY; i++)
         live_subscribe(l, rooms[i], GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 60000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 60000));
     int total = 0;
     for (int i = 0; i < MANY; i++) {
         char *got = live_received(l, 'M', rooms[i]), *want = live_expected(l, rooms[i], 1, 3);
@@ -160,6 +163,7 @@ static void unsubscribe_other(gitterstream_sub *sub, const gitterstream_msg *m, 
 START_TEST(test_unsubscribe_other_subscription_inside_callback)
 {
     live *l = live_start("room " ROOM_A "\npost 300 every 30 start 300\nconn 1 stream end-after 5\n"
+                         "conn default status 404\n"
                          "room " ROOM_B "\npost 300 every 30 start 300\n",
                          NULL);
     struct other o = {NULL, 0, 0};
@@ -254,7 +258,7 @@ START_TEST(test_events_subscription_delivers_events)
                          "conn 1 stream end-after 4\n",
                          NULL);
     live_subscribe(l, ROOM_A, GITTERSTREAM_EVENTS);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *got = live_received(l, 'V', ROOM_A), *want = live_expected(l, ROOM_A, 1, 4);
     ck_assert_str_ne(want, "");
     ck_assert_str_eq(got, want);
@@ -273,7 +277,7 @@ START_TEST(test_cut_mid_item_reports_network_error)
     live *l = live_start(
         "room " ROOM_A "\npost 500 every 20 start 300\nconn 1 stream cut-after 3\n", NULL);
     live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     ck_assert_int_eq(l->last_code, GITTERSTREAM_E_NETWORK);
     ck_assert_int_le(l->messages, 3);
     live_stop(l);
@@ -288,7 +292,7 @@ START_TEST(test_malformed_items_are_reported_counted_and_skipped)
                          NULL);
     gitterstream_set_int(l->gs, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES, 2048);
     gitterstream_sub *sub = live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
-    ck_assert(live_drive(l, DRIVE_RUN, live_all_stopped, 20000));
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
     char *got = live_received(l, 'M', ROOM_A), *want = live_expected(l, ROOM_A, 1, 6);
     ck_assert_str_eq(got, want);
     ck_assert_uint_eq(gitterstream_sub_stat(sub, GITTERSTREAM_STAT_PARSE_ERRORS), 2);
@@ -309,7 +313,7 @@ static Suite *live_suite(void)
     tcase_add_test(tc, test_run_delivers_every_message_posted_after_connecting);
     tcase_add_test(tc, test_poll_delivers_every_message_posted_after_connecting);
     tcase_add_test(tc, test_host_loop_delivers_every_message_posted_after_connecting);
-    tcase_add_test(tc, test_states_go_connecting_streaming_stopped);
+    tcase_add_test(tc, test_states_go_connecting_streaming_waiting);
     tcase_add_test(tc, test_last_id_names_the_last_delivered_message);
     tcase_add_test(tc, test_two_hundred_subscriptions_each_get_their_own_messages);
     tcase_add_test(tc, test_unsubscribe_inside_own_callback_stops_delivery);
