@@ -518,6 +518,24 @@ int gitterstream_subscribe(gitterstream *gs, const char *room_id, gitterstream_r
 int gitterstream_unsubscribe(gitterstream_sub *sub);
 
 /**
+ * Start a chatMessages subscription from a checkpoint: before its first
+ * live item, it delivers the messages posted after @p message_id, fetched
+ * from the REST API and flagged as back-filled (with
+ * @ref GITTERSTREAM_OPT_BACKFILL on), so that a restarted program misses
+ * nothing. Call it after gitterstream_subscribe() and before the handle is
+ * next driven.
+ *
+ * @param sub a chatMessages subscription that has not started connecting.
+ * @param message_id the id of the last message the program handled, as
+ *        gitterstream_sub_last_id() gave it (letters and digits); copied.
+ * @returns @ref GITTERSTREAM_OK; @c GITTERSTREAM_E_INVALID for a NULL or
+ *          events subscription or a bad id; @c GITTERSTREAM_E_STATE once the
+ *          subscription has started connecting.
+ * @since 0.1.0
+ */
+int gitterstream_sub_resume_after(gitterstream_sub *sub, const char *message_id);
+
+/**
  * The id of the last item delivered by a subscription, for checkpoints.
  *
  * @param sub the subscription.

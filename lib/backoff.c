@@ -14,12 +14,12 @@
 #include "common.h"
 
 #define TRANSIENT_STEP_MS 250L
-#define TRANSIENT_CAP_MS 16000L
-#define SERVER_BASE_MS 5000L
-#define SERVER_CAP_MS 320000L
-#define RATE_BASE_MS 60000L
-#define RATE_CAP_MS 900000L
-#define RATE_MIN_MS 1000L
+#define TRANSIENT_CAP_MS  16000L
+#define SERVER_BASE_MS    5000L
+#define SERVER_CAP_MS     320000L
+#define RATE_BASE_MS      60000L
+#define RATE_CAP_MS       900000L
+#define RATE_MIN_MS       1000L
 
 void gs_backoff_init(gs_backoff *b, unsigned long long seed)
 {
@@ -60,15 +60,15 @@ long gs_backoff_next(gs_backoff *b, gs_failure failure, long server_ms)
     int n = ++b->attempts;
     switch (failure) {
     case GS_FAIL_TRANSIENT: {
-        long d = n >= TRANSIENT_CAP_MS / TRANSIENT_STEP_MS ? TRANSIENT_CAP_MS
-                                                           : TRANSIENT_STEP_MS * n;
+        long d =
+            n >= TRANSIENT_CAP_MS / TRANSIENT_STEP_MS ? TRANSIENT_CAP_MS : TRANSIENT_STEP_MS * n;
         return jitter(b, d);
     }
     case GS_FAIL_SERVER:
         return jitter(b, doubling(SERVER_BASE_MS, n, SERVER_CAP_MS));
     case GS_FAIL_RATE:
         if (server_ms >= 0)
-            return server_ms < RATE_MIN_MS ? RATE_MIN_MS
+            return server_ms < RATE_MIN_MS   ? RATE_MIN_MS
                    : server_ms > RATE_CAP_MS ? RATE_CAP_MS
                                              : server_ms;
         return jitter(b, doubling(RATE_BASE_MS, n, RATE_CAP_MS));

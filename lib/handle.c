@@ -7,7 +7,7 @@
 #include "handle.h"
 
 #define DEFAULT_STREAM_URL "https://stream.gitter.im"
-#define DEFAULT_API_URL "https://api.gitter.im"
+#define DEFAULT_API_URL    "https://api.gitter.im"
 #define DEFAULT_USER_AGENT "libgitterstream/" GITTERSTREAM_VERSION
 
 long long gs_now_ms(void)
@@ -210,8 +210,7 @@ gitterstream_on_event(gitterstream *gs,
 }
 
 GITTERSTREAM_EXPORT void gitterstream_on_keepalive(gitterstream *gs,
-                                                   void (*cb)(gitterstream_sub *, void *),
-                                                   void *ud)
+                                                   void (*cb)(gitterstream_sub *, void *), void *ud)
 {
     if (gs) {
         gs->on_keepalive = cb;
@@ -229,10 +228,9 @@ gitterstream_on_error(gitterstream *gs,
     }
 }
 
-GITTERSTREAM_EXPORT void gitterstream_on_state(gitterstream *gs,
-                                               void (*cb)(gitterstream_sub *, gitterstream_state,
-                                                          void *),
-                                               void *ud)
+GITTERSTREAM_EXPORT void
+gitterstream_on_state(gitterstream *gs, void (*cb)(gitterstream_sub *, gitterstream_state, void *),
+                      void *ud)
 {
     if (gs) {
         gs->on_state = cb;

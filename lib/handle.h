@@ -9,12 +9,14 @@
 
 #include <curl/curl.h>
 
+#include "backfill.h"
 #include "backoff.h"
 #include "common.h"
 #include "errors.h"
+#include "msg.h"
+#include "recent.h"
 
 #define GS_STAT_COUNT (GITTERSTREAM_STAT_DUPLICATES + 1)
-#define GS_ID_MAX 64
 
 struct gitterstream_sub {
     gitterstream *gs;
@@ -39,6 +41,10 @@ struct gitterstream_sub {
     long long healthy_since; /* when the current stream began, or -1 */
     long server_wait_ms;     /* what the last response asked to wait, or -1 */
     gs_backoff backoff;
+
+    gs_backfill bf;
+    gs_recent recent; /* ids delivered last, to drop duplicates */
+    gs_arena arena;   /* strings read from held items as they are delivered */
 
     long long due; /* when the next connection attempt starts (ms, monotonic), or -1 */
     int attempts;  /* connection attempts so far */
@@ -75,15 +81,15 @@ struct gitterstream {
     void *timer_ud;
     int host_loop;
 
-    long long curl_due;  /* when curl wants its timeout action, or -1 */
-    long long told_due;  /* what the timer was last set to, or -1 */
-    struct pollfd *fds;  /* the built-in loop's descriptors */
+    long long curl_due; /* when curl wants its timeout action, or -1 */
+    long long told_due; /* what the timer was last set to, or -1 */
+    struct pollfd *fds; /* the built-in loop's descriptors */
     size_t nfds, capfds;
-    long long loop_due;  /* the built-in loop's timer, or -1 */
-    int wake[2];         /* a pipe that gitterstream_break writes to */
+    long long loop_due; /* the built-in loop's timer, or -1 */
+    int wake[2];        /* a pipe that gitterstream_break writes to */
     atomic_int broken;
-    int in_turn;         /* inside run/poll/fd_ready/timer_fired: callbacks may run */
-    long long turn_now;  /* the clock at the start of the turn: cheap for callbacks */
+    int in_turn;        /* inside run/poll/fd_ready/timer_fired: callbacks may run */
+    long long turn_now; /* the clock at the start of the turn: cheap for callbacks */
 };
 
 long long gs_now_ms(void);
@@ -94,12 +100,25 @@ void gs_loop_free(gitterstream *gs);
 void gs_update_timer(gitterstream *gs);
 
 /* transport.c */
+int gs_request_setup(gitterstream_sub *sub, CURL *easy, const char *base_url, const char *path,
+                     struct curl_slist **headers, char *errbuf);
+int gs_status_error(long status);
 int gs_transport_start(gitterstream_sub *sub);
 void gs_transport_stop(gitterstream_sub *sub);
 void gs_transport_abort(gitterstream_sub *sub);
 void gs_transport_done(gitterstream_sub *sub, CURLcode result);
 
+/* backfill.c */
+int gs_backfill_wanted(const gitterstream_sub *sub);
+void gs_backfill_begin(gitterstream_sub *sub);
+void gs_backfill_hold(gitterstream_sub *sub, const gitterstream_msg *m);
+void gs_backfill_run_due(gitterstream_sub *sub, long long now);
+void gs_backfill_done(gitterstream_sub *sub, CURLcode result);
+void gs_backfill_abort(gitterstream_sub *sub);
+void gs_backfill_free(gitterstream_sub *sub);
+
 /* sub.c */
+void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m);
 void gs_sub_set_state(gitterstream_sub *sub, gitterstream_state state);
 void gs_sub_report(gitterstream_sub *sub, int code, long http_status, long retry_ms,
                    const char *text);

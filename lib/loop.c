@@ -125,8 +125,13 @@ static void read_done_transfers(gitterstream *gs)
         if (msg->msg != CURLMSG_DONE)
             continue;
         gitterstream_sub *sub = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sub);
-        gs_transport_done(sub, msg->data.result);
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&sub);
+        if (easy == sub->easy)
+            gs_transport_done(sub, result);
+        else
+            gs_backfill_done(sub, result);
     }
 }
 
@@ -188,9 +193,8 @@ static int has_connections(const gitterstream *gs)
     return 0;
 }
 
-GITTERSTREAM_EXPORT int gitterstream_set_watch(gitterstream *gs,
-                                               int (*watch)(gitterstream *, int, int, void *),
-                                               void *ud)
+GITTERSTREAM_EXPORT int
+gitterstream_set_watch(gitterstream *gs, int (*watch)(gitterstream *, int, int, void *), void *ud)
 {
     if (!gs)
         return GITTERSTREAM_E_INVALID;
@@ -203,8 +207,7 @@ GITTERSTREAM_EXPORT int gitterstream_set_watch(gitterstream *gs,
 }
 
 GITTERSTREAM_EXPORT int gitterstream_set_timer(gitterstream *gs,
-                                               int (*timer)(gitterstream *, long, void *),
-                                               void *ud)
+                                               int (*timer)(gitterstream *, long, void *), void *ud)
 {
     if (!gs)
         return GITTERSTREAM_E_INVALID;

@@ -28,6 +28,7 @@ struct gitterstream_parser {
     void *error_ud;
     int in_callback;
     int free_pending;
+    int backfill;
 };
 
 GITTERSTREAM_EXPORT gitterstream_parser *gitterstream_parser_new(void)
@@ -45,6 +46,11 @@ void gs_parser_reset(gitterstream_parser *p)
 {
     gs_framer_reset(&p->framer);
     gs_decoder_abandon(&p->decoder);
+}
+
+void gs_parser_mark_backfill(gitterstream_parser *p, int backfill)
+{
+    p->backfill = backfill;
 }
 
 static void destroy(gitterstream_parser *p)
@@ -129,7 +135,7 @@ static void deliver(gitterstream_parser *p, const char *json, size_t len)
 {
     if (!p->on_item)
         return;
-    gitterstream_msg m = {json, len, 0, &p->arena};
+    gitterstream_msg m = {json, len, p->backfill, &p->arena};
     p->in_callback = 1;
     p->on_item(&m, p->item_ud);
     p->in_callback = 0;

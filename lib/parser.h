@@ -7,4 +7,7 @@
 /* Forget any frame in progress: a new response body starts. */
 void gs_parser_reset(gitterstream_parser *p);
 
+/* Flag the items of p as back-filled (gitterstream_msg_is_backfill). */
+void gs_parser_mark_backfill(gitterstream_parser *p, int backfill);
+
 #endif

@@ -21,13 +21,16 @@ static int valid_room_id(const char *id)
     return 1;
 }
 
-static void on_item(const gitterstream_msg *m, void *ud)
+void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m)
 {
-    gitterstream_sub *sub = ud;
     gitterstream *gs = sub->gs;
-    if (sub->dead)
-        return;
     const char *id = gitterstream_msg_str(m, "id");
+    if (id && gs_recent_check_add(&sub->recent, id)) {
+        sub->stats[GITTERSTREAM_STAT_DUPLICATES]++;
+        return;
+    }
+    if (m->backfill)
+        sub->stats[GITTERSTREAM_STAT_BACKFILLED]++;
     if (sub->res == GITTERSTREAM_CHAT_MESSAGES) {
         sub->stats[GITTERSTREAM_STAT_MESSAGES]++;
         if (gs->on_message)
@@ -40,6 +43,17 @@ static void on_item(const gitterstream_msg *m, void *ud)
     /* delivered once its callback returned: what a checkpoint may name */
     if (id && strlen(id) < GS_ID_MAX)
         strcpy(sub->last_id, id);
+}
+
+static void on_item(const gitterstream_msg *m, void *ud)
+{
+    gitterstream_sub *sub = ud;
+    if (sub->dead)
+        return;
+    if (sub->bf.active)
+        gs_backfill_hold(sub, m);
+    else
+        gs_sub_deliver(sub, m);
 }
 
 static void on_keepalive(void *ud)
@@ -90,9 +104,13 @@ GITTERSTREAM_EXPORT int gitterstream_subscribe(gitterstream *gs, const char *roo
     sub->due = gs_now_ms(); /* connects on the next turn, never in here */
     sub->healthy_since = -1;
     sub->server_wait_ms = -1;
-    gs_backoff_init(&sub->backoff, gs->random_seed >= 0
-                                       ? (unsigned long long)gs->random_seed + (uintptr_t)gs->last_sub
-                                       : (unsigned long long)sub->due ^ (uintptr_t)sub);
+    sub->bf.due = -1;
+    gs_backoff_init(&sub->bf.backoff, gs->random_seed >= 0 ? (unsigned long long)gs->random_seed
+                                                           : (unsigned long long)sub->due);
+    gs_backoff_init(&sub->backoff,
+                    gs->random_seed >= 0
+                        ? (unsigned long long)gs->random_seed + (uintptr_t)gs->last_sub
+                        : (unsigned long long)sub->due ^ (uintptr_t)sub);
     sub->prev = gs->last_sub;
     if (gs->last_sub)
         gs->last_sub->next = sub;
@@ -110,6 +128,8 @@ void gs_sub_destroy(gitterstream_sub *sub)
 {
     gitterstream *gs = sub->gs;
     gs_transport_stop(sub);
+    gs_backfill_free(sub);
+    gs_arena_free(&sub->arena);
     gitterstream_parser_free(sub->parser);
     if (sub->prev)
         sub->prev->next = sub->next;
@@ -181,6 +201,7 @@ void gs_sub_failed(gitterstream_sub *sub, int code, long http_status, const char
 {
     gitterstream *gs = sub->gs;
     long long now = gs_now_ms();
+    gs_backfill_abort(sub); /* held items are newer than the gap: fetched again next time */
     if (sub->healthy_since >= 0 && now - sub->healthy_since >= gs->healthy_after_ms)
         gs_backoff_healthy(&sub->backoff);
     sub->healthy_since = -1;
@@ -211,6 +232,7 @@ void gs_sub_run_due(gitterstream *gs, long long now)
             continue;
         if (sub->transferring && now - sub->last_rx >= gs->stall_timeout_ms)
             stalled(sub);
+        gs_backfill_run_due(sub, now);
         if (sub->due < 0 || sub->due > now)
             continue;
         sub->due = -1;
@@ -230,8 +252,25 @@ long long gs_sub_next_due(const gitterstream *gs)
         long long t = sub->transferring ? sub->last_rx + gs->stall_timeout_ms : sub->due;
         if (t >= 0 && (due < 0 || t < due))
             due = t;
+        if (sub->bf.due >= 0 && (due < 0 || sub->bf.due < due))
+            due = sub->bf.due;
     }
     return due;
+}
+
+GITTERSTREAM_EXPORT int gitterstream_sub_resume_after(gitterstream_sub *sub, const char *message_id)
+{
+    if (!sub || !message_id || !*message_id || strlen(message_id) >= GS_ID_MAX ||
+        sub->res != GITTERSTREAM_CHAT_MESSAGES)
+        return GITTERSTREAM_E_INVALID;
+    for (const char *c = message_id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            return GITTERSTREAM_E_INVALID;
+    if (sub->attempts > 0 || sub->dead)
+        return GITTERSTREAM_E_STATE;
+    strcpy(sub->last_id, message_id);
+    sub->bf.resume = 1;
+    return GITTERSTREAM_OK;
 }
 
 GITTERSTREAM_EXPORT const char *gitterstream_sub_last_id(const gitterstream_sub *sub)

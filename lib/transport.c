@@ -60,7 +60,10 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
             if (status == 200) {
                 sub->stats[GITTERSTREAM_STAT_CONNECTS]++;
                 sub->healthy_since = sub->gs->turn_now;
-                gs_sub_set_state(sub, GITTERSTREAM_STREAMING);
+                if (gs_backfill_wanted(sub))
+                    gs_backfill_begin(sub);
+                else
+                    gs_sub_set_state(sub, GITTERSTREAM_STREAMING);
             }
         }
     } else {
@@ -104,40 +107,42 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     return sub->dead ? 0 : len;
 }
 
-static int build_request(gitterstream_sub *sub)
+/* Make easy a GET of {base_url}/v1/rooms/{room}/{path} with the handle's
+ * headers and settings; the caller sets the callbacks. */
+int gs_request_setup(gitterstream_sub *sub, CURL *easy, const char *base_url, const char *path,
+                     struct curl_slist **headers, char *errbuf)
 {
     gitterstream *gs = sub->gs;
-    CURL *easy = sub->easy;
     char *room = curl_easy_escape(easy, sub->room, 0);
     if (!room)
         return GITTERSTREAM_E_NOMEM;
-    size_t n = strlen(gs->stream_url) + strlen(room) + 32;
+    size_t n = strlen(base_url) + strlen(room) + strlen(path) + 16;
     char *url = gs_malloc(n);
     if (!url) {
         curl_free(room);
         return GITTERSTREAM_E_NOMEM;
     }
-    snprintf(url, n, "%s/v1/rooms/%s/%s", gs->stream_url, room, resource_path(sub->res));
+    snprintf(url, n, "%s/v1/rooms/%s/%s", base_url, room, path);
     curl_free(room);
 
-    curl_slist_free_all(sub->headers);
-    sub->headers = curl_slist_append(NULL, "Accept: application/json");
-    if (sub->headers && gs->token) {
+    curl_slist_free_all(*headers);
+    *headers = curl_slist_append(NULL, "Accept: application/json");
+    if (*headers && gs->token) {
         size_t hn = strlen(gs->token) + 32;
         char *auth = gs_malloc(hn);
         struct curl_slist *more = NULL;
         if (auth) {
             snprintf(auth, hn, "Authorization: Bearer %s", gs->token);
-            more = curl_slist_append(sub->headers, auth);
+            more = curl_slist_append(*headers, auth);
             memset(auth, 0, hn); /* the token lingers nowhere it need not */
             gs_free(auth);
         }
         if (!more) {
-            curl_slist_free_all(sub->headers);
-            sub->headers = NULL;
+            curl_slist_free_all(*headers);
+            *headers = NULL;
         }
     }
-    if (!sub->headers) {
+    if (!*headers) {
         gs_free(url);
         return GITTERSTREAM_E_NOMEM;
     }
@@ -148,7 +153,7 @@ static int build_request(gitterstream_sub *sub)
     rc = curl_easy_setopt(easy, opt, value)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_HTTPHEADER, sub->headers);
+    SET(CURLOPT_HTTPHEADER, *headers);
     SET(CURLOPT_USERAGENT, gs->user_agent);
     SET(CURLOPT_FOLLOWLOCATION, 0L); /* the token must never follow a redirect */
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -160,17 +165,13 @@ static int build_request(gitterstream_sub *sub)
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)gs->connect_timeout_ms);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, sub);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, sub);
-    SET(CURLOPT_ERRORBUFFER, sub->errbuf);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
     SET(CURLOPT_PRIVATE, sub);
 #undef SET
     gs_free(url); /* curl keeps its own copy of strings */
-    return rc == CURLE_OK ? GITTERSTREAM_OK
-                          : rc == CURLE_OUT_OF_MEMORY ? GITTERSTREAM_E_NOMEM
-                                                      : GITTERSTREAM_E_INVALID;
+    return rc == CURLE_OK              ? GITTERSTREAM_OK
+           : rc == CURLE_OUT_OF_MEMORY ? GITTERSTREAM_E_NOMEM
+                                       : GITTERSTREAM_E_INVALID;
 }
 
 int gs_transport_start(gitterstream_sub *sub)
@@ -189,9 +190,14 @@ int gs_transport_start(gitterstream_sub *sub)
                                 gs->max_message_bytes);
     gitterstream_parser_set_int(sub->parser, GITTERSTREAM_OPT_MAX_DEPTH, gs->max_depth);
     gs_parser_reset(sub->parser);
-    int rc = build_request(sub);
+    int rc = gs_request_setup(sub, sub->easy, gs->stream_url, resource_path(sub->res),
+                              &sub->headers, sub->errbuf);
     if (rc != GITTERSTREAM_OK)
         return rc;
+    curl_easy_setopt(sub->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(sub->easy, CURLOPT_HEADERDATA, sub);
+    curl_easy_setopt(sub->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(sub->easy, CURLOPT_WRITEDATA, sub);
     if (curl_multi_add_handle(gs->multi, sub->easy) != CURLM_OK)
         return GITTERSTREAM_E_NOMEM;
     sub->transferring = 1;
@@ -221,7 +227,7 @@ void gs_transport_stop(gitterstream_sub *sub)
     sub->headers = NULL;
 }
 
-static int status_error(long status)
+int gs_status_error(long status)
 {
     switch (status) {
     case 401:
@@ -245,9 +251,9 @@ void gs_transport_done(gitterstream_sub *sub, CURLcode result)
     char text[512];
     const char *what = resource_path(sub->res);
     if (sub->status != 0 && sub->status != 200) {
-        snprintf(text, sizeof text, "HTTP %ld for %s of room %s%s%s", sub->status, what,
-                 sub->room, sub->body_len ? ": " : "", sub->body);
-        gs_sub_failed(sub, status_error(sub->status), sub->status, text);
+        snprintf(text, sizeof text, "HTTP %ld for %s of room %s%s%s", sub->status, what, sub->room,
+                 sub->body_len ? ": " : "", sub->body);
+        gs_sub_failed(sub, gs_status_error(sub->status), sub->status, text);
     } else if (result == CURLE_OK) {
         snprintf(text, sizeof text, "the server ended the %s stream of room %s", what, sub->room);
         gs_sub_failed(sub, GITTERSTREAM_E_CLOSED, 0, text);

@@ -21,9 +21,17 @@
 
 #define FEED 65536
 
-static const char *const words[] = {"hello", "stream", "gitter", "reconnect", "backfill",
-                                    "caf\xc3\xa9", "\xe6\xbc\xa2\xe5\xad\x97", "\\\"quoted\\\"",
-                                    "emoji \xf0\x9f\x98\x80", "line\\nbreak", "\\u00e9t\\u00e9"};
+static const char *const words[] = {"hello",
+                                    "stream",
+                                    "gitter",
+                                    "reconnect",
+                                    "backfill",
+                                    "caf\xc3\xa9",
+                                    "\xe6\xbc\xa2\xe5\xad\x97",
+                                    "\\\"quoted\\\"",
+                                    "emoji \xf0\x9f\x98\x80",
+                                    "line\\nbreak",
+                                    "\\u00e9t\\u00e9"};
 
 static char *generate(size_t target, size_t *len, unsigned long *items)
 {
@@ -94,9 +102,8 @@ static int y_string(void *ctx, const unsigned char *s, size_t n)
 {
     return 1;
 }
-static const yajl_callbacks empty_callbacks = {y_null,   y_bool,   NULL,   NULL,  y_number,
-                                               y_string, y_null,   y_string, y_null, y_null,
-                                               y_null};
+static const yajl_callbacks empty_callbacks = {y_null, y_bool,   NULL,   NULL,   y_number, y_string,
+                                               y_null, y_string, y_null, y_null, y_null};
 
 static double run_yajl(const char *s, size_t len)
 {
@@ -179,10 +186,8 @@ int main(int argc, char **argv)
     }
     double my = median(ty, runs), mp = median(tp, runs), mf = median(tf, runs);
     printf("yajl alone, empty callbacks:  median %7.1f MB/s\n", mbytes / my);
-    printf("parser, empty item callback:  median %7.1f MB/s  (%.2fx yajl)\n", mbytes / mp,
-           my / mp);
-    printf("parser, reading 3 fields:     median %7.1f MB/s  (%.2fx yajl)\n", mbytes / mf,
-           my / mf);
+    printf("parser, empty item callback:  median %7.1f MB/s  (%.2fx yajl)\n", mbytes / mp, my / mp);
+    printf("parser, reading 3 fields:     median %7.1f MB/s  (%.2fx yajl)\n", mbytes / mf, my / mf);
 
     /* Allocations: all of them, the parser's and yajl's, over a second pass
      * after one warm-up pass, per item. */

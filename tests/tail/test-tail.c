@@ -49,7 +49,7 @@ struct child {
 /* What a failed test leaves running is stopped by the teardown, also without fork. */
 static struct child *running_child;
 static fakeserver *running_server;
-static char cert_dir[4096], cert_path[4200], key_path[4200];
+static char cert_dir[4096], cert_path[4200], key_path[4200], token_path[64];
 
 static long long mono_ms(void)
 {
@@ -81,6 +81,7 @@ static struct child *spawn_tail(const char *const *args, const char *token, cons
 {
     const char *wrapper = getenv("TAIL_WRAPPER");
     char *words = strdup(wrapper ? wrapper : "");
+    ck_assert_ptr_nonnull(words);
     const char *argv[64];
     size_t n = 0;
     for (char *w = strtok(words, " "); w && n < 32; w = strtok(NULL, " "))
@@ -121,6 +122,9 @@ static struct child *spawn_tail(const char *const *args, const char *token, cons
     free(words);
     close(out[1]);
     close(err[1]);
+    /* not inherited by the next child */
+    fcntl(out[0], F_SETFD, FD_CLOEXEC);
+    fcntl(err[0], F_SETFD, FD_CLOEXEC);
     c->out_fd = out[0];
     c->err_fd = err[0];
     running_child = c;
@@ -169,12 +173,19 @@ static void await_lines(struct child *c, size_t n)
                   count_lines(&c->out), n, c->err.data ? c->err.data : "");
 }
 
+/* The stderr line that holds needle, once it is complete; NULL if none. */
+static const char *stderr_line(const struct child *c, const char *needle)
+{
+    const char *at = c->err.data ? strstr(c->err.data, needle) : NULL;
+    return at && strchr(at, '\n') ? at : NULL;
+}
+
 static void await_stderr(struct child *c, const char *needle)
 {
     long long deadline = mono_ms() + WAIT_MS;
-    while (!(c->err.data && strstr(c->err.data, needle)) && mono_ms() < deadline && pump(c, 100))
+    while (!stderr_line(c, needle) && mono_ms() < deadline && pump(c, 100))
         ;
-    ck_assert_msg(c->err.data && strstr(c->err.data, needle), "no \"%s\" on stderr:\n%s", needle,
+    ck_assert_msg(stderr_line(c, needle), "no line with \"%s\" on stderr:\n%s", needle,
                   c->err.data ? c->err.data : "");
 }
 
@@ -222,6 +233,10 @@ static void stop_tail(struct child *c, int sig)
 
 static void teardown(void)
 {
+    if (token_path[0]) {
+        unlink(token_path);
+        token_path[0] = '\0';
+    }
     if (cert_dir[0]) {
         unlink(cert_path);
         unlink(key_path);
@@ -484,20 +499,20 @@ END_TEST
 START_TEST(test_token_file_first_line_is_sent_as_bearer_and_never_shown)
 {
     fakeserver *fs = start_server(chat_scenario);
-    char path[] = "/tmp/tail-token-XXXXXX";
-    int fd = mkstemp(path);
+    strcpy(token_path, "/tmp/tail-token-XXXXXX");
+    int fd = mkstemp(token_path);
     ck_assert_int_ge(fd, 0);
     const char content[] = TOKEN "\nsecond line\n";
     ck_assert_int_eq(write(fd, content, sizeof content - 1), (ssize_t)(sizeof content - 1));
     close(fd);
     const char *url = fakeserver_url(fs);
-    const char *args[] = {"--token-file", path, "--stream-url", url,
-                          "--api-url",    url,  "fake/room",    NULL};
+    const char *args[] = {"--token-file", token_path, "--stream-url", url,
+                          "--api-url",    url,        "fake/room",    NULL};
     /* the file wins over the environment */
     struct child *c = spawn_tail(args, "wrong-token", NULL);
     await_lines(c, 1);
+    assert_token_not_in_cmdline(c->pid, TOKEN);
     stop_tail(c, SIGTERM);
-    unlink(path);
     assert_token_hidden(c, TOKEN);
     assert_every_request_has_token(fs, TOKEN);
     ck_assert_uint_eq(fakeserver_log_count(fs, "second line"), 0);
@@ -539,6 +554,25 @@ START_TEST(test_unknown_room_stops_with_status_1_and_an_error_line)
                           "stopped\n"),
                   "%s", c->err.data ? c->err.data : "");
     ck_assert_uint_eq(c->out.len, 0);
+}
+END_TEST
+
+START_TEST(test_retried_error_line_gives_the_delay_and_streaming_resumes)
+{
+    fakeserver *fs = start_server("token " TOKEN "\nroom " ROOM "\n"
+                                  "  post 3000 every 50\n"
+                                  "  conn 1 status 502\n");
+    const char *url = fakeserver_url(fs);
+    const char *args[] = {"--stream-url", url, "--api-url", url, ROOM, NULL};
+    struct child *c = spawn_tail(args, TOKEN, NULL);
+    await_lines(c, 1);
+    ck_assert_msg(matches(c->err.data, "(^|\n)gitterstream-tail: " ROOM
+                                       ": error: [^\n]*\\(HTTP 502\\)[^\n]*; retrying in "
+                                       "[1-9][0-9]* ms\n"),
+                  "%s", c->err.data);
+    ck_assert_ptr_nonnull(stderr_line(c, ROOM ": waiting\n"));
+    stop_tail(c, SIGTERM);
+    ck_assert_uint_eq(fakeserver_log_count(fs, "\tGET\t/v1/rooms/" ROOM "/chatMessages\t"), 2);
 }
 END_TEST
 
@@ -644,7 +678,8 @@ START_TEST(test_untrusted_tls_certificate_never_streams)
     const char *args[] = {"--stream-url", url, "--api-url", url, ROOM, NULL};
     struct child *c = spawn_tail(args, TOKEN, NULL);
     await_stderr(c, ROOM ": error: network error");
-    if (strstr(c->err.data, "; stopped\n"))
+    const char *line = stderr_line(c, ROOM ": error: network error");
+    if (strncmp(strchr(line, '\n') - 9, "; stopped", 9) == 0)
         ck_assert_int_eq(await_exit(c), 1);
     else
         stop_tail(c, SIGTERM);
@@ -736,6 +771,7 @@ static Suite *tail_suite(void)
         CASE(test_sigterm_stops_with_status_0),
         CASE(test_sigint_stops_with_status_0),
         CASE(test_unknown_room_stops_with_status_1_and_an_error_line),
+        CASE(test_retried_error_line_gives_the_delay_and_streaming_resumes),
         CASE(test_bad_token_stops_with_status_1),
         CASE(test_unresolvable_uri_exits_2_before_streaming),
         CASE(test_ca_file_verifies_tls_for_resolving_and_streaming),

@@ -1,0 +1,42 @@
+/* backfill.h: filling the gap a reconnect leaves, from the REST API. */
+#ifndef GS_BACKFILL_H
+#define GS_BACKFILL_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "backoff.h"
+#include "common.h"
+
+#define GS_ID_MAX 64
+
+/* Live items that arrive while the gap is filled wait here, bounded: past
+ * these limits they are all dropped, and REST pages are fetched until they
+ * cover what was dropped (see docs/reliability.md). */
+#define GS_HOLD_MAX_ITEMS 2000
+#define GS_HOLD_MAX_BYTES (4u << 20)
+
+typedef struct gs_backfill {
+    int active; /* state BACKFILLING: pages under way, live items held */
+    int resume; /* gitterstream_sub_resume_after was called */
+    char cursor[GS_ID_MAX];
+    int page_items;
+    int overflowed; /* held items were dropped since the page was asked for */
+    long long due;  /* when the next page is asked for, or -1 */
+    gs_backoff backoff;
+
+    CURL *easy;
+    int transferring;
+    long status;
+    struct curl_slist *headers;
+    char errbuf[CURL_ERROR_SIZE];
+    gitterstream_parser *parser;
+    int depth, lex, began; /* splitting the JSON array into items */
+
+    char *held; /* [size_t length][text] records */
+    size_t held_len, held_cap;
+    unsigned held_count;
+} gs_backfill;
+
+#endif
