@@ -72,6 +72,7 @@ struct gitterstream {
     void *state_ud;
 
     gitterstream_sub *subs, *last_sub;
+    unsigned long long subscribed; /* subscriptions ever made */
 
     /* who watches descriptors and keeps the timer: the host, or loop.c's
      * own poll(2) loop for gitterstream_run and gitterstream_poll */

@@ -105,12 +105,13 @@ GITTERSTREAM_EXPORT int gitterstream_subscribe(gitterstream *gs, const char *roo
     sub->healthy_since = -1;
     sub->server_wait_ms = -1;
     sub->bf.due = -1;
-    gs_backoff_init(&sub->bf.backoff, gs->random_seed >= 0 ? (unsigned long long)gs->random_seed
-                                                           : (unsigned long long)sub->due);
-    gs_backoff_init(&sub->backoff,
-                    gs->random_seed >= 0
-                        ? (unsigned long long)gs->random_seed + (uintptr_t)gs->last_sub
-                        : (unsigned long long)sub->due ^ (uintptr_t)sub);
+    /* a fixed seed gives every subscription its own, reproducible sequence */
+    unsigned long long seed = gs->random_seed >= 0
+                                  ? (unsigned long long)gs->random_seed + 2 * gs->subscribed
+                                  : (unsigned long long)sub->due ^ (uintptr_t)sub;
+    gs->subscribed++;
+    gs_backoff_init(&sub->backoff, seed);
+    gs_backoff_init(&sub->bf.backoff, seed + 1);
     sub->prev = gs->last_sub;
     if (gs->last_sub)
         gs->last_sub->next = sub;

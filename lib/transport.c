@@ -251,8 +251,16 @@ void gs_transport_done(gitterstream_sub *sub, CURLcode result)
     char text[512];
     const char *what = resource_path(sub->res);
     if (sub->status != 0 && sub->status != 200) {
-        snprintf(text, sizeof text, "HTTP %ld for %s of room %s%s%s", sub->status, what, sub->room,
-                 sub->body_len ? ": " : "", sub->body);
+        /* an HTML error page (nginx) says it best in its title */
+        const char *body = sub->body, *title = strstr(body, "<title>");
+        int n = (int)strlen(body);
+        if (title) {
+            body = title + 7;
+            const char *end = strstr(body, "</title>");
+            n = end ? (int)(end - body) : (int)strlen(body);
+        }
+        snprintf(text, sizeof text, "HTTP %ld for %s of room %s%s%.*s", sub->status, what,
+                 sub->room, n ? ": " : "", n, body);
         gs_sub_failed(sub, gs_status_error(sub->status), sub->status, text);
     } else if (result == CURLE_OK) {
         snprintf(text, sizeof text, "the server ended the %s stream of room %s", what, sub->room);

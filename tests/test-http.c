@@ -143,6 +143,17 @@ START_TEST(test_error_body_is_quoted_in_the_error_text)
 }
 END_TEST
 
+START_TEST(test_html_error_page_is_summed_up_by_its_title)
+{
+    live *l = live_start("room " ROOM "\nconn default status 502\n", NULL);
+    live_subscribe(l, ROOM, GITTERSTREAM_CHAT_MESSAGES);
+    ck_assert(live_drive(l, DRIVE_RUN, live_all_failed, 20000));
+    ck_assert_ptr_nonnull(strstr(l->last_text, ": 502 Bad Gateway"));
+    ck_assert_ptr_null(strstr(l->last_text, "<"));
+    live_stop(l);
+}
+END_TEST
+
 START_TEST(test_redirect_is_not_followed)
 {
     live *l = live_start("room " ROOM "\nconn default status 302 body \"moved\"\n", NULL);
@@ -389,6 +400,7 @@ static Suite *http_suite(void)
                         (int)(sizeof status_cases / sizeof *status_cases));
     tcase_add_test(tc, test_fatal_statuses_stop_for_good);
     tcase_add_test(tc, test_error_body_is_quoted_in_the_error_text);
+    tcase_add_test(tc, test_html_error_page_is_summed_up_by_its_title);
     tcase_add_test(tc, test_redirect_is_not_followed);
     tcase_add_test(tc, test_connection_refused_reports_network_error);
     tcase_add_test(tc, test_proxy_option_sends_requests_through_the_proxy);
