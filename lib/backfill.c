@@ -125,14 +125,6 @@ static void on_rest_item(const gitterstream_msg *m, void *ud)
     gs_sub_deliver(sub, m);
 }
 
-static void on_rest_bad_item(const gitterstream_error *e, void *ud)
-{
-    gitterstream_sub *sub = ud;
-    sub->stats[e->code == GITTERSTREAM_E_TOO_LARGE ? GITTERSTREAM_STAT_OVERSIZE
-                                                   : GITTERSTREAM_STAT_PARSE_ERRORS]++;
-    gs_sub_report(sub, e->code, 0, 0, e->text);
-}
-
 static size_t on_rest_header(char *buf, size_t size, size_t n, void *ud)
 {
     gitterstream_sub *sub = ud;
@@ -200,7 +192,7 @@ static int request_page(gitterstream_sub *sub)
         if (!(bf->parser = gitterstream_parser_new()))
             return GITTERSTREAM_E_NOMEM;
         gitterstream_parser_on_item(bf->parser, on_rest_item, sub);
-        gitterstream_parser_on_error(bf->parser, on_rest_bad_item, sub);
+        gitterstream_parser_on_error(bf->parser, gs_sub_bad_item, sub);
         gs_parser_mark_backfill(bf->parser, 1);
     }
     gitterstream_parser_set_int(bf->parser, GITTERSTREAM_OPT_MAX_MESSAGE_BYTES,

@@ -120,6 +120,8 @@ void gs_backfill_free(gitterstream_sub *sub);
 
 /* sub.c */
 void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m);
+/* A parser's error callback: count a skipped item and report it (ud: the sub). */
+void gs_sub_bad_item(const gitterstream_error *e, void *ud);
 void gs_sub_set_state(gitterstream_sub *sub, gitterstream_state state);
 void gs_sub_report(gitterstream_sub *sub, int code, long http_status, long retry_ms,
                    const char *text);

@@ -66,7 +66,7 @@ static void on_keepalive(void *ud)
         sub->gs->on_keepalive(sub, sub->gs->keepalive_ud);
 }
 
-static void on_bad_item(const gitterstream_error *e, void *ud)
+void gs_sub_bad_item(const gitterstream_error *e, void *ud)
 {
     gitterstream_sub *sub = ud;
     if (sub->dead)
@@ -97,7 +97,7 @@ GITTERSTREAM_EXPORT int gitterstream_subscribe(gitterstream *gs, const char *roo
     }
     gitterstream_parser_on_item(sub->parser, on_item, sub);
     gitterstream_parser_on_keepalive(sub->parser, on_keepalive, sub);
-    gitterstream_parser_on_error(sub->parser, on_bad_item, sub);
+    gitterstream_parser_on_error(sub->parser, gs_sub_bad_item, sub);
     sub->gs = gs;
     sub->res = res;
     sub->state = GITTERSTREAM_CONNECTING;
