@@ -64,8 +64,7 @@ int main(int argc, char **argv)
         rc = gitterstream_parser_feed(p, buf, n);
     int failed = ferror(in) || rc != 0;
     if (failed)
-        fprintf(stderr, "gitterstream-decode: %s\n",
-                rc ? gitterstream_strerror(rc) : "read error");
+        fprintf(stderr, "gitterstream-decode: %s\n", rc ? gitterstream_strerror(rc) : "read error");
     gitterstream_parser_free(p);
     if (in != stdin)
         fclose(in);

@@ -1,6 +1,7 @@
 /* gitterstream-tail: follow Gitter rooms with libgitterstream and print what arrives, as NDJSON
  * or as lines for people. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,26 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <yajl/yajl_parse.h>
 
 #include <gitterstream.h>
 
-#define PROG            "gitterstream-tail"
-#define DEFAULT_API_URL "https://api.gitter.im"
-#define MAX_ANSWER      (1024 * 1024)
+#include "tail.h"
 
 enum { EXIT_STOPPED = 1, EXIT_USAGE = 2 };
-
-struct options {
-    const char *token_file, *stream_url, *api_url, *ca_file;
-    int events, pretty;
-};
 
 struct tail {
     int pretty;
     int output_failed;
+    struct checkpoint *cp; /* NULL without --checkpoint */
 };
 
 /* Set while the handle lives, for the signal handler and for stopping when output fails. */
@@ -45,18 +41,22 @@ static const char usage_text[] =
     "  --token-file FILE  read the access token from the first line of FILE\n"
     "  --events           follow the rooms' events instead of their chat messages\n"
     "  --pretty           print \"HH:MM:SS user: text\" lines instead of NDJSON\n"
+    "  --checkpoint FILE  resume each room after the last message printed, as FILE records\n"
+    "                     (\"ROOM_ID MESSAGE_ID\" lines, kept current); not with --events\n"
     "  --stream-url URL   base URL of the Streaming API (default https://stream.gitter.im)\n"
     "  --api-url URL      base URL of the REST API (default " DEFAULT_API_URL ")\n"
     "  --ca-file FILE     verify servers with the CA certificates (PEM) in FILE\n"
     "  --help             print this text and exit\n"
     "  --version          print the version and exit\n"
     "\n"
-    "Output: one line per item on standard output, {\"room\":ROOM_ID,\"item\":ITEM};\n"
-    "connection states and errors on standard error.\n"
+    "Output: one line per item on standard output, {\"room\":ROOM_ID,\"item\":ITEM}, with\n"
+    "\"backfill\":true before \"item\" for messages fetched from the REST API to fill a gap\n"
+    "(--pretty: \" (backfill)\" at the end); connection states and errors on standard error.\n"
     "\n"
     "Exit status: 0 stopped by SIGINT or SIGTERM; 1 every room stopped on an error\n"
-    "(such as 401 or 404) or output failed; 2 usage or setup error (bad option, no token,\n"
-    "a uri that cannot be resolved).\n";
+    "(such as 401 or 404), output failed, or the checkpoint could not be written at exit;\n"
+    "2 usage or setup error (bad option, no token, a uri that cannot be resolved, an\n"
+    "unreadable or malformed checkpoint file, --checkpoint with --events).\n";
 
 static void on_signal(int sig)
 {
@@ -66,7 +66,7 @@ static void on_signal(int sig)
 }
 
 /* The token must not outlive its use in freed memory, where a core dump could show it. */
-static void wipe(char *s)
+void wipe(char *s)
 {
     if (!s)
         return;
@@ -110,157 +110,6 @@ static char *load_token(const char *path)
     return line;
 }
 
-/* Resolving OWNER/NAME: yajl events are followed just far enough to take the top-level "id". */
-struct resolve {
-    yajl_handle yajl;
-    int depth, want_id;
-    size_t received;
-    char *id;
-};
-
-/* Only a string right after the key "id" in the outermost object counts; other values need no
- * callback, as the next key or the end of the object comes before any string that could count. */
-static int rs_string(void *ctx, const unsigned char *s, size_t len)
-{
-    struct resolve *r = ctx;
-    if (r->want_id && r->depth == 1 && !r->id) {
-        r->id = malloc(len + 1);
-        if (!r->id)
-            return 0;
-        memcpy(r->id, s, len);
-        r->id[len] = '\0';
-    }
-    r->want_id = 0;
-    return 1;
-}
-
-static int rs_open(void *ctx)
-{
-    ((struct resolve *)ctx)->depth++;
-    return 1;
-}
-
-static int rs_close(void *ctx)
-{
-    ((struct resolve *)ctx)->depth--;
-    return 1;
-}
-
-static int rs_key(void *ctx, const unsigned char *key, size_t len)
-{
-    struct resolve *r = ctx;
-    r->want_id = r->depth == 1 && len == 2 && memcmp(key, "id", 2) == 0;
-    return 1;
-}
-
-static const yajl_callbacks resolve_callbacks = {
-    NULL, NULL, NULL, NULL, NULL, rs_string, rs_open, rs_key, rs_close, rs_open, rs_close,
-};
-
-static size_t rs_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct resolve *r = ud;
-    size_t len = size * nmemb;
-    r->received += len;
-    if (r->received > MAX_ANSWER)
-        return 0;
-    if (yajl_parse(r->yajl, (const unsigned char *)data, len) != yajl_status_ok)
-        return 0;
-    return len;
-}
-
-static char *format(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
-    if (s) {
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
-/* POST {api_url}/v1/rooms {"uri":...}: returns the room's id (owned by the caller) or NULL after
- * saying why on stderr. */
-static char *resolve_uri(const char *uri, const char *token, const char *api_url,
-                         const char *ca_file)
-{
-    int base_len = (int)strlen(api_url);
-    while (base_len > 0 && api_url[base_len - 1] == '/')
-        base_len--;
-    char *url = format("%.*s/v1/rooms", base_len, api_url);
-    /* The uri goes into the JSON body as it is: main() let no quote, backslash or control
-     * character through. */
-    char *body = format("{\"uri\":\"%s\"}", uri);
-    char *auth = format("Authorization: Bearer %s", token);
-    struct resolve r = {0};
-    r.yajl = yajl_alloc(&resolve_callbacks, NULL, &r);
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = NULL;
-    char *id = NULL;
-    if (!url || !body || !auth || !r.yajl || !curl) {
-        fprintf(stderr, PROG ": %s: out of memory\n", uri);
-        goto out;
-    }
-    struct curl_slist *h = NULL;
-    const char *lines[] = {auth, "Accept: application/json", "Content-Type: application/json",
-                           "User-Agent: " PROG "/" GITTERSTREAM_VERSION};
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        h = curl_slist_append(headers, lines[i]);
-        if (!h) {
-            fprintf(stderr, PROG ": %s: out of memory\n", uri);
-            goto out;
-        }
-        headers = h;
-    }
-
-    char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, rs_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    if (ca_file)
-        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && status >= 300)) {
-        fprintf(stderr, PROG ": %s: cannot resolve: %s\n", uri,
-                r.received > MAX_ANSWER   ? "answer too large"
-                : rc == CURLE_WRITE_ERROR ? "malformed answer"
-                : errbuf[0]               ? errbuf
-                                          : curl_easy_strerror(rc));
-    } else if (status != 200) {
-        fprintf(stderr, PROG ": %s: cannot resolve: HTTP %ld\n", uri, status);
-    } else if (yajl_complete_parse(r.yajl) != yajl_status_ok || !r.id) {
-        fprintf(stderr, PROG ": %s: cannot resolve: the answer has no room id\n", uri);
-    } else {
-        id = r.id;
-        r.id = NULL;
-    }
-out:
-    curl_slist_free_all(headers);
-    if (curl)
-        curl_easy_cleanup(curl);
-    if (r.yajl)
-        yajl_free(r.yajl);
-    free(r.id);
-    wipe(auth);
-    free(auth);
-    free(body);
-    free(url);
-    return id;
-}
-
 static void print_line(struct tail *t, const char *s, size_t len)
 {
     if (t->output_failed)
@@ -268,6 +117,11 @@ static void print_line(struct tail *t, const char *s, size_t len)
     fwrite(s, 1, len, stdout);
     if (putchar('\n') == EOF || fflush(stdout) != 0) {
         t->output_failed = 1;
+        /* every id delivered so far was printed, but not the one whose callback this is */
+        if (t->cp) {
+            cp_sync(t->cp, 0);
+            t->cp->frozen = 1;
+        }
         fprintf(stderr, PROG ": standard output: %s\n", strerror(errno));
         gitterstream_break(signal_gs);
     }
@@ -301,17 +155,18 @@ static void print_pretty(struct tail *t, gitterstream_sub *sub, const gitterstre
     if (!text)
         text = "";
     int events = gitterstream_sub_resource(sub) == GITTERSTREAM_EVENTS;
-    size_t cap = strlen(text) + (user ? strlen(user) : 1) + 32;
+    size_t cap = strlen(text) + (user ? strlen(user) : 1) + 48;
     char *line = malloc(cap);
     if (!line) {
         fprintf(stderr, PROG ": out of memory\n");
         return;
     }
-    int n = snprintf(line, cap, "%s %s%s%s", when,
+    int n = snprintf(line, cap, "%s %s%s%s%s", when,
                      events ? "[event]"
                      : user ? user
                             : "?",
-                     events ? " " : ": ", text);
+                     events ? " " : ": ", text,
+                     gitterstream_msg_is_backfill(m) == 1 ? " (backfill)" : "");
     /* Control characters would break the line or drive the terminal. */
     for (int i = 0; i < n; i++)
         if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
@@ -330,12 +185,13 @@ static void print_item(gitterstream_sub *sub, const gitterstream_msg *m, void *u
     size_t len;
     const char *json = gitterstream_msg_json(m, &len);
     const char *room = gitterstream_sub_room(sub);
-    char *line = malloc(len + strlen(room) + sizeof "{\"room\":\"\",\"item\":}");
+    char *line = malloc(len + strlen(room) + sizeof "{\"room\":\"\",\"backfill\":true,\"item\":}");
     if (!line) {
         fprintf(stderr, PROG ": out of memory\n");
         return;
     }
-    int head = sprintf(line, "{\"room\":\"%s\",\"item\":", room);
+    int head = sprintf(line, "{\"room\":\"%s\",%s\"item\":", room,
+                       gitterstream_msg_is_backfill(m) == 1 ? "\"backfill\":true," : "");
     /* Raw newlines in an item can only be whitespace between tokens: as spaces, the JSON stays
      * valid and on one line. */
     for (size_t i = 0; i < len; i++)
@@ -382,21 +238,18 @@ static void print_error(gitterstream_sub *sub, const gitterstream_error *e, void
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    const char **values[] = {NULL, &o->token_file, &o->stream_url, &o->api_url, &o->ca_file};
+    const char **values[] = {NULL,        &o->token_file, &o->stream_url,
+                             &o->api_url, &o->ca_file,    &o->checkpoint};
     const struct option longopts[] = {
-        {"token-file", required_argument, NULL, 1},
-        {"stream-url", required_argument, NULL, 2},
-        {"api-url", required_argument, NULL, 3},
-        {"ca-file", required_argument, NULL, 4},
-        {"events", no_argument, &o->events, 1},
-        {"pretty", no_argument, &o->pretty, 1},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"token-file", required_argument, NULL, 1}, {"stream-url", required_argument, NULL, 2},
+        {"api-url", required_argument, NULL, 3},    {"ca-file", required_argument, NULL, 4},
+        {"checkpoint", required_argument, NULL, 5}, {"events", no_argument, &o->events, 1},
+        {"pretty", no_argument, &o->pretty, 1},     {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c > 0 && c <= 4) {
+        if (c > 0 && c <= 5) {
             *values[c] = optarg;
         } else if (c == 'h') {
             fputs(usage_text, stdout);
@@ -412,6 +265,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     if (optind >= argc) {
         fprintf(stderr, PROG ": no ROOM given\n");
         fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (o->checkpoint && o->events) {
+        fprintf(stderr, PROG ": --checkpoint applies to chat messages only, not --events\n");
         return EXIT_USAGE;
     }
     return -1;
@@ -442,7 +299,7 @@ static int configure(gitterstream *gs, const struct options *o, const char *toke
 }
 
 static int subscribe_all(gitterstream *gs, const struct options *o, const char *token, int nrooms,
-                         char **rooms, char **ids)
+                         char **rooms, char **ids, struct checkpoint *cp)
 {
     const char *api_url = o->api_url ? o->api_url : DEFAULT_API_URL;
     for (int i = 0; i < nrooms; i++) {
@@ -468,8 +325,30 @@ static int subscribe_all(gitterstream *gs, const struct options *o, const char *
             return -1;
         }
         gitterstream_sub_set_userdata(sub, rooms[i]);
+        if (cp && cp_attach(cp, sub, rooms[i]) != 0)
+            return -1;
     }
     return 0;
+}
+
+/* gitterstream_run(), or with a checkpoint the same loop turn by turn, to keep the file current
+ * even when no message comes. */
+static int run(gitterstream *gs, struct tail *t)
+{
+    if (!t->cp)
+        return got_signal ? GITTERSTREAM_OK : gitterstream_run(gs);
+    for (;;) {
+        long long wait = cp_sync(t->cp, 0);
+        int active = 0;
+        for (size_t i = 0; i < t->cp->n; i++)
+            active |=
+                t->cp->e[i].sub && gitterstream_sub_state(t->cp->e[i].sub) != GITTERSTREAM_STOPPED;
+        if (got_signal || t->output_failed || !active)
+            return GITTERSTREAM_OK;
+        int rc = gitterstream_poll(gs, (int)wait);
+        if (rc != GITTERSTREAM_OK)
+            return rc;
+    }
 }
 
 int main(int argc, char **argv)
@@ -485,15 +364,16 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot initialise libcurl\n");
         return EXIT_USAGE;
     }
-    char *token = load_token(o.token_file);
+    struct checkpoint cp = {.path = o.checkpoint};
+    struct tail t = {.pretty = o.pretty, .cp = o.checkpoint ? &cp : NULL};
+    char *token = !t.cp || cp_load(&cp) == 0 ? load_token(o.token_file) : NULL;
     char **ids = calloc((size_t)nrooms, sizeof *ids);
     gitterstream *gs = token && ids ? gitterstream_new() : NULL;
-    struct tail t = {.pretty = o.pretty};
     rc = EXIT_USAGE;
     if (token && !gs)
         fprintf(stderr, PROG ": out of memory\n");
     if (!gs || configure(gs, &o, token) != 0 ||
-        subscribe_all(gs, &o, token, nrooms, rooms, ids) != 0)
+        subscribe_all(gs, &o, token, nrooms, rooms, ids, t.cp) != 0)
         goto out;
     wipe(token);
 
@@ -510,7 +390,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int run_rc = got_signal ? GITTERSTREAM_OK : gitterstream_run(gs);
+    int run_rc = run(gs, &t);
     /* A signal after this point must not reach a freed handle; blocked, it is simply dropped at
      * exit. */
     sigset_t block;
@@ -521,7 +401,11 @@ int main(int argc, char **argv)
     signal_gs = NULL;
     if (run_rc != GITTERSTREAM_OK)
         fprintf(stderr, PROG ": %s\n", gitterstream_strerror(run_rc));
-    rc = got_signal && run_rc == GITTERSTREAM_OK && !t.output_failed ? 0 : EXIT_STOPPED;
+    /* every id delivered is final now: a clean stop leaves the exact last one */
+    if (t.cp)
+        cp_sync(t.cp, 1);
+    rc =
+        got_signal && run_rc == GITTERSTREAM_OK && !t.output_failed && !cp.dirty ? 0 : EXIT_STOPPED;
 out:
     gitterstream_free(gs);
     for (int i = 0; ids && i < nrooms; i++)
@@ -529,6 +413,8 @@ out:
     free(ids);
     wipe(token);
     free(token);
+    free(cp.e);
+    free(cp.tmp);
     curl_global_cleanup();
     return rc;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
 
 #include "fakeserver-client.h"
 
@@ -50,6 +51,7 @@ struct child {
 static struct child *running_child;
 static fakeserver *running_server;
 static char cert_dir[4096], cert_path[4200], key_path[4200], token_path[64];
+static char cp_dir[4096], cp_path[4200], cp_tmp_path[4300];
 
 static long long mono_ms(void)
 {
@@ -231,8 +233,19 @@ static void stop_tail(struct child *c, int sig)
     ck_assert_int_eq(await_exit(c), 0);
 }
 
+static void remove_checkpoint(void)
+{
+    if (cp_dir[0]) {
+        unlink(cp_path);
+        unlink(cp_tmp_path);
+        rmdir(cp_dir);
+        cp_dir[0] = '\0';
+    }
+}
+
 static void teardown(void)
 {
+    remove_checkpoint();
     if (token_path[0]) {
         unlink(token_path);
         token_path[0] = '\0';
@@ -752,6 +765,312 @@ START_TEST(test_version_prints_the_version)
 }
 END_TEST
 
+/* ---- --checkpoint ---- */
+
+/* A temporary folder for the checkpoint file, which does not exist yet; content, if not NULL,
+ * is written to it. */
+static const char *make_checkpoint(const char *content)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(cp_dir, sizeof cp_dir, "%s/tail-cp-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(cp_dir));
+    snprintf(cp_path, sizeof cp_path, "%s/checkpoint", cp_dir);
+    snprintf(cp_tmp_path, sizeof cp_tmp_path, "%s.tmp", cp_path);
+    if (content) {
+        FILE *f = fopen(cp_path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fputs(content, f) >= 0, 1);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    return cp_path;
+}
+
+/* The checkpoint file's content, "" if it does not exist; the caller frees it. */
+static char *read_checkpoint(void)
+{
+    struct text t = {0};
+    text_add(&t, "", 0);
+    FILE *f = fopen(cp_path, "r");
+    if (!f) {
+        ck_assert_int_eq(errno, ENOENT);
+        return t.data;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        text_add(&t, buf, n);
+    fclose(f);
+    return t.data;
+}
+
+/* The items printed as NDJSON lines of ROOM: their ids, in order, and whether each was flagged
+ * as back-filled. */
+struct printed {
+    char **id;
+    int *backfill;
+    size_t n;
+};
+
+static void free_printed(struct printed *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->id[i]);
+    free(p->id);
+    free(p->backfill);
+    memset(p, 0, sizeof *p);
+}
+
+static struct printed parse_printed(const struct text *t)
+{
+    struct printed p = {0};
+    size_t lines = count_lines(t);
+    p.id = calloc(lines + 1, sizeof *p.id);
+    p.backfill = calloc(lines + 1, sizeof *p.backfill);
+    ck_assert(p.id && p.backfill);
+    static const char *const id_path[] = {"item", "id", NULL};
+    static const char *const backfill_path[] = {"backfill", NULL};
+    for (; p.n < lines; p.n++) {
+        char *line = line_at(t, p.n), err[256];
+        ck_assert_msg(strncmp(line, "{\"room\":\"" ROOM "\",", strlen(ROOM) + 10) == 0, "%s", line);
+        yajl_val root = yajl_tree_parse(line, err, sizeof err);
+        ck_assert_msg(root != NULL, "%s: %s", err, line);
+        yajl_val id = yajl_tree_get(root, (const char **)id_path, yajl_t_string);
+        yajl_val backfill = yajl_tree_get(root, (const char **)backfill_path, yajl_t_any);
+        ck_assert_msg(id != NULL, "no item.id: %s", line);
+        ck_assert_msg(!backfill || YAJL_IS_TRUE(backfill), "%s", line);
+        p.id[p.n] = strdup(id->u.string); /* a string, as yajl_tree_get() was asked */
+        p.backfill[p.n] = backfill != NULL;
+        yajl_tree_free(root);
+        free(line);
+    }
+    return p;
+}
+
+/* The ids of ROOM's messages the server posted so far, in order; the caller frees them. */
+static char **posted_ids(const fakeserver *fs, size_t *n)
+{
+    char *all = fakeserver_posted_ids(fs, ROOM);
+    ck_assert_ptr_nonnull(all);
+    struct text t = {.data = all, .len = strlen(all)};
+    *n = count_lines(&t);
+    char **ids = calloc(*n + 1, sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    for (size_t i = 0; i < *n; i++)
+        ids[i] = line_at(&t, i);
+    free(all);
+    return ids;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static size_t index_of(char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return i;
+    ck_abort_msg("%s was never posted", id);
+    return 0;
+}
+
+static const char checkpoint_scenario[] = "token " TOKEN "\nroom " ROOM "\n  post 3000 every 20\n";
+
+/* A run with --checkpoint that prints at least n messages and is stopped by SIGTERM. */
+static struct printed run_until_sigterm(fakeserver *fs, size_t n)
+{
+    const char *url = fakeserver_url(fs);
+    const char *args[] = {"--checkpoint", cp_path, "--stream-url", url,
+                          "--api-url",    url,     ROOM,           NULL};
+    struct child *c = spawn_tail(args, TOKEN, NULL);
+    await_lines(c, n);
+    stop_tail(c, SIGTERM);
+    struct printed p = parse_printed(&c->out);
+    free_child(c);
+    running_child = NULL;
+    ck_assert_uint_ge(p.n, n);
+    return p;
+}
+
+START_TEST(test_checkpoint_names_the_last_id_printed_after_sigterm)
+{
+    fakeserver *fs = start_server(checkpoint_scenario);
+    /* a room not followed in this run keeps its line */
+    make_checkpoint(ROOM2 " 89abcdef0123c00000000007\n");
+    const char *url = fakeserver_url(fs);
+    const char *args[] = {"--checkpoint", cp_path, "--stream-url", url,
+                          "--api-url",    url,     ROOM,           NULL};
+    struct child *c = spawn_tail(args, TOKEN, NULL);
+    await_lines(c, 3);
+    /* kept current while it runs: the file soon names a message that was printed */
+    long long deadline = mono_ms() + WAIT_MS;
+    char *content = NULL, *running_id = NULL;
+    while (!running_id && mono_ms() < deadline && pump(c, 100)) {
+        free(content);
+        content = read_checkpoint();
+        const char *at = strstr(content, "\n" ROOM " ");
+        if (at)
+            running_id = strndup(at + strlen(ROOM) + 2, strcspn(at + strlen(ROOM) + 2, "\n"));
+    }
+    ck_assert_msg(running_id != NULL, "no line for the room while running: \"%s\"", content);
+    /* printed before it was recorded, so on its way through the pipe */
+    while (!strstr(c->out.data, running_id) && mono_ms() < deadline && pump(c, 100))
+        ;
+    ck_assert_msg(strstr(c->out.data, running_id), "%s was not printed", running_id);
+    free(running_id);
+    free(content);
+
+    stop_tail(c, SIGTERM);
+    struct printed p = parse_printed(&c->out);
+    char expected[256];
+    snprintf(expected, sizeof expected, ROOM2 " 89abcdef0123c00000000007\n" ROOM " %s\n",
+             p.id[p.n - 1]);
+    content = read_checkpoint();
+    ck_assert_str_eq(content, expected);
+    ck_assert_int_eq(access(cp_tmp_path, F_OK), -1);
+    free(content);
+    free_printed(&p);
+}
+END_TEST
+
+START_TEST(test_second_run_backfills_exactly_the_missed_messages)
+{
+    fakeserver *fs = start_server(checkpoint_scenario);
+    make_checkpoint(NULL); /* a missing file: no checkpoint yet */
+    struct printed first = run_until_sigterm(fs, 5);
+    for (size_t i = 0; i < first.n; i++)
+        ck_assert_int_eq(first.backfill[i], 0);
+    char *content = read_checkpoint(), expected[256];
+    snprintf(expected, sizeof expected, ROOM " %s\n", first.id[first.n - 1]);
+    ck_assert_str_eq(content, expected);
+    free(content);
+
+    /* more than one page of REST answers (100) is missed meanwhile */
+    size_t nposted;
+    char **posted = posted_ids(fs, &nposted);
+    size_t last = index_of(posted, nposted, first.id[first.n - 1]);
+    long long deadline = mono_ms() + WAIT_MS;
+    while (nposted < last + 1 + 120 && mono_ms() < deadline) {
+        free_ids(posted, nposted);
+        poll(NULL, 0, 20);
+        posted = posted_ids(fs, &nposted);
+    }
+    ck_assert_uint_ge(nposted, last + 1 + 120);
+    size_t missed = nposted - (last + 1);
+    free_ids(posted, nposted);
+
+    const char *url = fakeserver_url(fs);
+    const char *args[] = {"--checkpoint", cp_path, "--stream-url", url,
+                          "--api-url",    url,     ROOM,           NULL};
+    struct child *c = spawn_tail(args, TOKEN, NULL);
+    /* until three live messages came after the back-filled ones */
+    struct printed second = {0};
+    deadline = mono_ms() + WAIT_MS;
+    for (size_t live = 0; live < 3 && mono_ms() < deadline && pump(c, 100);) {
+        free_printed(&second);
+        second = parse_printed(&c->out);
+        live = 0;
+        for (size_t i = 0; i < second.n; i++)
+            live += !second.backfill[i];
+    }
+    stop_tail(c, SIGTERM);
+    free_printed(&second);
+    second = parse_printed(&c->out);
+
+    /* the missed messages, flagged, then only live ones */
+    ck_assert_uint_ge(second.n, missed + 3);
+    size_t nbackfill = 0;
+    while (nbackfill < second.n && second.backfill[nbackfill])
+        nbackfill++;
+    ck_assert_uint_ge(nbackfill, missed);
+    for (size_t i = nbackfill; i < second.n; i++)
+        ck_assert_msg(!second.backfill[i], "line %zu is back-filled after live ones", i);
+    ck_assert_uint_ge(second.n - nbackfill, 3);
+
+    /* across both runs: each message posted from the first printed on, once, in order */
+    posted = posted_ids(fs, &nposted);
+    size_t from = index_of(posted, nposted, first.id[0]);
+    ck_assert_uint_ge(nposted - from, first.n + second.n);
+    for (size_t i = 0; i < first.n + second.n; i++) {
+        const char *got = i < first.n ? first.id[i] : second.id[i - first.n];
+        ck_assert_msg(strcmp(got, posted[from + i]) == 0, "printed #%zu is %s, posted %s", i, got,
+                      posted[from + i]);
+    }
+    ck_assert_uint_ge(fakeserver_log_count(fs, "afterId="), 2);
+    content = read_checkpoint();
+    snprintf(expected, sizeof expected, ROOM " %s\n", second.id[second.n - 1]);
+    ck_assert_str_eq(content, expected);
+    free(content);
+    free_ids(posted, nposted);
+    free_printed(&first);
+    free_printed(&second);
+}
+END_TEST
+
+START_TEST(test_pretty_marks_backfilled_messages)
+{
+    fakeserver *fs = start_server("token " TOKEN "\nroom " ROOM "\n  history 3\n");
+    size_t n;
+    char **posted = posted_ids(fs, &n);
+    ck_assert_uint_eq(n, 3);
+    char content[128];
+    snprintf(content, sizeof content, ROOM " %s\n", posted[0]);
+    free_ids(posted, n);
+    make_checkpoint(content);
+    const char *url = fakeserver_url(fs);
+    const char *args[] = {"--pretty", "--checkpoint", cp_path, "--stream-url", url, "--api-url",
+                          url,        ROOM,           NULL};
+    struct child *c = spawn_tail(args, TOKEN, NULL);
+    await_lines(c, 2);
+    for (size_t i = 0; i < 2; i++) {
+        char *line = line_at(&c->out, i), expected[64];
+        snprintf(expected, sizeof expected, " fakeuser: message %zu (backfill)", i + 2);
+        ck_assert_msg(strlen(line) > 8 && strcmp(line + 8, expected) == 0, "%s", line);
+        free(line);
+    }
+    stop_tail(c, SIGTERM);
+    ck_assert_uint_eq(count_lines(&c->out), 2);
+}
+END_TEST
+
+START_TEST(test_malformed_checkpoint_exits_2)
+{
+    static const char *const bad[] = {
+        ROOM "\n",                                                             /* no message id */
+        ROOM " 0123456789abcdefc0000001 x\n",                                  /* a third field */
+        ROOM "  0123456789abcdefc0000001\n",                                   /* two blanks */
+        "fake/room 0123456789abcdefc0000001\n",                                /* not a room id */
+        ROOM " 0123456789abcdefc0000001\n" ROOM " 0123456789abcdefc0000002\n", /* twice */
+        "\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        make_checkpoint(bad[i]);
+        const char *args[] = {"--checkpoint",       cp_path, "--stream-url",
+                              "http://127.0.0.1:9", ROOM,    NULL};
+        struct child *c = run_without_server(args, TOKEN);
+        ck_assert_msg(c->status == 2, "%s: status %d", bad[i], c->status);
+        ck_assert_msg(strstr(c->err.data ? c->err.data : "", "checkpoint:"), "%s: %s", bad[i],
+                      c->err.data ? c->err.data : "");
+        ck_assert_uint_eq(c->out.len, 0);
+        free_child(c);
+        running_child = NULL;
+        remove_checkpoint();
+    }
+}
+END_TEST
+
+START_TEST(test_checkpoint_with_events_exits_2)
+{
+    const char *args[] = {"--events", "--checkpoint", "unused", ROOM, NULL};
+    struct child *c = run_without_server(args, TOKEN);
+    ck_assert_int_eq(c->status, 2);
+    ck_assert_ptr_nonnull(strstr(c->err.data, "--checkpoint"));
+}
+END_TEST
+
 static Suite *tail_suite(void)
 {
     const struct {
@@ -783,6 +1102,11 @@ static Suite *tail_suite(void)
         CASE(test_missing_token_exits_2),
         CASE(test_help_prints_usage_and_exit_statuses),
         CASE(test_version_prints_the_version),
+        CASE(test_checkpoint_names_the_last_id_printed_after_sigterm),
+        CASE(test_second_run_backfills_exactly_the_missed_messages),
+        CASE(test_pretty_marks_backfilled_messages),
+        CASE(test_malformed_checkpoint_exits_2),
+        CASE(test_checkpoint_with_events_exits_2),
 #undef CASE
     };
     Suite *s = suite_create("tail");
