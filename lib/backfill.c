@@ -3,11 +3,11 @@
  * Once the new stream answers 200 (so that nothing posted from then on can
  * be missed), pages of GET {api_url}/v1/rooms/{id}/chatMessages?afterId=
  * <last delivered id>&limit=100 are fetched on the same multi handle until
- * a short page, and delivered flagged as back-filled; the live items that
- * arrived meanwhile are held, then delivered. Items delivered twice (a page
- * overlapping the live stream) are dropped by the subscription's recent-id
- * set. The REST body, a JSON array, is split into items on the fly and
- * goes through a parser of its own, with every check a stream item gets. */
+ * a page reaches the first live item held meanwhile (the rest is in the live
+ * stream) or falls short, and delivered flagged as back-filled; then the
+ * held live items are delivered. Any other item that comes both ways is
+ * dropped by the subscription's recent-id set. The REST body, a JSON array, is split into items on
+ * the fly and goes through a parser of its own, with every check a stream item gets. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +23,8 @@ static void free_held(gs_backfill *bf)
 {
     bf->held_len = 0;
     bf->held_count = 0;
+    bf->first_held[0] = '\0';
+    bf->reached = 0;
 }
 
 int gs_backfill_wanted(const gitterstream_sub *sub)
@@ -89,6 +91,11 @@ void gs_backfill_hold(gitterstream_sub *sub, const gitterstream_msg *m)
         bf->held = grown;
         bf->held_cap = cap;
     }
+    if (bf->held_count == 0) {
+        const char *id = gitterstream_msg_str(m, "id");
+        if (id && strlen(id) < GS_ID_MAX)
+            strcpy(bf->first_held, id);
+    }
     memcpy(bf->held + bf->held_len, &m->len, sizeof(size_t));
     memcpy(bf->held + bf->held_len + sizeof(size_t), m->json, m->len);
     bf->held[bf->held_len + sizeof(size_t) + m->len] = '\0';
@@ -96,19 +103,55 @@ void gs_backfill_hold(gitterstream_sub *sub, const gitterstream_msg *m)
     bf->held_count++;
 }
 
+/* Calls f on each held item, as a message, until it returns nonzero. */
+static void each_held(gitterstream_sub *sub, int (*f)(gitterstream_sub *, gitterstream_msg *))
+{
+    gs_backfill *bf = &sub->bf;
+    for (size_t at = 0; at < bf->held_len;) {
+        size_t len;
+        memcpy(&len, bf->held + at, sizeof len);
+        gitterstream_msg m = {bf->held + at + sizeof len, len, 0, &sub->arena};
+        int stop = f(sub, &m);
+        gs_arena_reset(&sub->arena);
+        if (stop)
+            return;
+        at += sizeof len + len + 1;
+    }
+}
+
+static int is_cursor(gitterstream_sub *sub, gitterstream_msg *m)
+{
+    const char *id = gitterstream_msg_str(m, "id");
+    return id && strcmp(id, sub->bf.cursor) == 0;
+}
+
+static int find_cursor(gitterstream_sub *sub, gitterstream_msg *m)
+{
+    return sub->bf.repeated = is_cursor(sub, m);
+}
+
+/* The pages repeated the held items up to the cursor: drop those as
+ * duplicates, whatever their number; deliver the rest. */
+static int deliver_held(gitterstream_sub *sub, gitterstream_msg *m)
+{
+    if (sub->bf.repeated) {
+        sub->stats[GITTERSTREAM_STAT_DUPLICATES]++;
+        sub->bf.repeated = !is_cursor(sub, m);
+    } else {
+        gs_sub_deliver(sub, m);
+    }
+    return sub->dead || sub->bf.active;
+}
+
 /* The gap is filled: deliver what was held, and stream on. */
 static void finish(gitterstream_sub *sub)
 {
     gs_backfill *bf = &sub->bf;
     bf->active = 0;
-    for (size_t at = 0; at < bf->held_len && !sub->dead && !bf->active;) {
-        size_t len;
-        memcpy(&len, bf->held + at, sizeof len);
-        gitterstream_msg m = {bf->held + at + sizeof len, len, 0, &sub->arena};
-        gs_sub_deliver(sub, &m);
-        gs_arena_reset(&sub->arena);
-        at += sizeof len + len + 1;
-    }
+    bf->repeated = 0;
+    if (bf->reached)
+        each_held(sub, find_cursor);
+    each_held(sub, deliver_held);
     free_held(bf);
     gs_backoff_healthy(&bf->backoff);
     if (!bf->active)
@@ -118,10 +161,13 @@ static void finish(gitterstream_sub *sub)
 static void on_rest_item(const gitterstream_msg *m, void *ud)
 {
     gitterstream_sub *sub = ud;
+    gs_backfill *bf = &sub->bf;
     const char *id = gitterstream_msg_str(m, "id");
+    if (id && bf->first_held[0] && strcmp(id, bf->first_held) == 0)
+        bf->reached = 1; /* the live stream took over here: no page needed after this one */
     if (id && strlen(id) < GS_ID_MAX)
-        strcpy(sub->bf.cursor, id);
-    sub->bf.page_items++;
+        strcpy(bf->cursor, id);
+    bf->page_items++;
     gs_sub_deliver(sub, m);
 }
 
@@ -271,9 +317,9 @@ void gs_backfill_done(gitterstream_sub *sub, CURLcode result)
                     result == CURLE_OK || result == CURLE_WRITE_ERROR ? GITTERSTREAM_E_PARSE
                                                                       : GITTERSTREAM_E_NETWORK,
                     0, why);
-    } else if (bf->page_items >= PAGE || bf->overflowed) {
-        bf->due = sub->gs->turn_now; /* more pages */
-    } else {
+    } else if (bf->reached || (bf->page_items < PAGE && !bf->overflowed)) {
         finish(sub);
+    } else {
+        bf->due = sub->gs->turn_now; /* more pages */
     }
 }

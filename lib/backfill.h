@@ -22,8 +22,11 @@ typedef struct gs_backfill {
     int resume; /* gitterstream_sub_resume_after was called */
     char cursor[GS_ID_MAX];
     int page_items;
-    int overflowed; /* held items were dropped since the page was asked for */
-    long long due;  /* when the next page is asked for, or -1 */
+    int overflowed;             /* held items were dropped since the page was asked for */
+    char first_held[GS_ID_MAX]; /* where the live stream took over, "" until known */
+    int reached;                /* a page got there: the rest of the gap is held */
+    int repeated;               /* while delivering held items: still repeating a page */
+    long long due;              /* when the next page is asked for, or -1 */
     gs_backoff backoff;
 
     CURL *easy;
