@@ -583,3 +583,19 @@ void faults_print(const char *name, const fault_report *rep, int n)
            duplicates);
     fflush(stdout);
 }
+
+int faults_main(const char *name, const TTest *const *tests, size_t n, int argc, char **argv)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 120);
+    for (size_t i = 0; i < n; i++)
+        if (argc < 2 || strstr(tests[i]->name, argv[1]))
+            tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -6,6 +6,9 @@
 #ifndef TEST_FAULTS_SUPPORT_H
 #define TEST_FAULTS_SUPPORT_H
 
+#include <check.h>
+#include <stddef.h>
+
 #include "live.h"
 
 #define FAULTS_MAX_ROOMS 64
@@ -91,5 +94,9 @@ int faults_count(const faults *f, int r, char kind);
 char *faults_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Posts of room r so far, per the server. */
 int faults_posted(const faults *f, int r);
+
+/* Run the named suite of tests; an argument runs only the tests whose names
+ * contain it. Returns the exit status. */
+int faults_main(const char *name, const TTest *const *tests, size_t n, int argc, char **argv);
 
 #endif

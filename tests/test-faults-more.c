@@ -259,23 +259,11 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    /* an argument runs only the tests whose names contain it */
     const TTest *tests[] = {
         test_502_and_503_wait_five_seconds_doubling_then_backfill,
         test_429_with_ratelimit_reset_retries_when_the_reset_says,
         test_accept_then_close_cannot_cause_a_storm_and_then_recovers,
         test_fifty_rooms_failing_each_their_own_way_lose_and_repeat_nothing,
     };
-    Suite *s = suite_create("faults-more");
-    TCase *tc = tcase_create("faults-more");
-    tcase_set_timeout(tc, 120);
-    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (argc < 2 || strstr(tests[i]->name, argv[1]))
-            tcase_add_test(tc, tests[i]);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return faults_main("faults-more", tests, sizeof tests / sizeof *tests, argc, argv);
 }

@@ -295,7 +295,6 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    /* an argument runs only the tests whose names contain it */
     const TTest *tests[] = {
         test_cut_mid_item_with_5_sent_during_outage_backfills_them_in_one_page,
         test_cut_mid_item_with_250_sent_during_outage_backfills_three_pages,
@@ -307,16 +306,5 @@ int main(int argc, char **argv)
         test_resume_after_checkpoint_in_new_handle_gets_exactly_the_missed_ones,
         test_resume_after_once_driven_is_refused_with_state_error,
     };
-    Suite *s = suite_create("faults");
-    TCase *tc = tcase_create("faults");
-    tcase_set_timeout(tc, 120);
-    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (argc < 2 || strstr(tests[i]->name, argv[1]))
-            tcase_add_test(tc, tests[i]);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return faults_main("faults", tests, sizeof tests / sizeof *tests, argc, argv);
 }
