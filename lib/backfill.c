@@ -91,11 +91,8 @@ void gs_backfill_hold(gitterstream_sub *sub, const gitterstream_msg *m)
         bf->held = grown;
         bf->held_cap = cap;
     }
-    if (bf->held_count == 0) {
-        const char *id = gitterstream_msg_str(m, "id");
-        if (id && strlen(id) < GS_ID_MAX)
-            strcpy(bf->first_held, id);
-    }
+    if (bf->held_count == 0 && gs_msg_copy_str(m, "id", bf->first_held, GS_ID_MAX) != 0)
+        bf->first_held[0] = '\0';
     memcpy(bf->held + bf->held_len, &m->len, sizeof(size_t));
     memcpy(bf->held + bf->held_len + sizeof(size_t), m->json, m->len);
     bf->held[bf->held_len + sizeof(size_t) + m->len] = '\0';
@@ -121,8 +118,8 @@ static void each_held(gitterstream_sub *sub, int (*f)(gitterstream_sub *, gitter
 
 static int is_cursor(gitterstream_sub *sub, gitterstream_msg *m)
 {
-    const char *id = gitterstream_msg_str(m, "id");
-    return id && strcmp(id, sub->bf.cursor) == 0;
+    char id[GS_ID_MAX];
+    return gs_msg_copy_str(m, "id", id, sizeof id) == 0 && strcmp(id, sub->bf.cursor) == 0;
 }
 
 static int find_cursor(gitterstream_sub *sub, gitterstream_msg *m)
@@ -162,11 +159,12 @@ static void on_rest_item(const gitterstream_msg *m, void *ud)
 {
     gitterstream_sub *sub = ud;
     gs_backfill *bf = &sub->bf;
-    const char *id = gitterstream_msg_str(m, "id");
-    if (id && bf->first_held[0] && strcmp(id, bf->first_held) == 0)
-        bf->reached = 1; /* the live stream took over here: no page needed after this one */
-    if (id && strlen(id) < GS_ID_MAX)
+    char id[GS_ID_MAX];
+    if (gs_msg_copy_str(m, "id", id, sizeof id) == 0) {
+        if (bf->first_held[0] && strcmp(id, bf->first_held) == 0)
+            bf->reached = 1; /* the live stream took over here: no page needed after this */
         strcpy(bf->cursor, id);
+    }
     bf->page_items++;
     gs_sub_deliver(sub, m);
 }
@@ -200,25 +198,27 @@ static int split_array(gitterstream_sub *sub, const char *buf, size_t len)
         } else if (c == '[' || c == '{') {
             cut = bf->depth++ == 0;
             if (cut && c != '[')
-                return -1; /* not an array */
+                return GITTERSTREAM_E_PARSE; /* not an array */
             bf->began = 1;
         } else if (c == ']' || c == '}') {
             cut = --bf->depth == 0;
         } else if (c == ',' && bf->depth == 1) {
             cut = 1;
         } else if (bf->depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return -1;
+            return GITTERSTREAM_E_PARSE;
         }
         if (!cut)
             continue;
-        if (gitterstream_parser_feed(bf->parser, buf + span, i - span) != 0 ||
-            gitterstream_parser_feed(bf->parser, "\r", 1) != 0)
-            return -1;
+        int rc = gitterstream_parser_feed(bf->parser, buf + span, i - span);
+        if (rc == GITTERSTREAM_OK)
+            rc = gitterstream_parser_feed(bf->parser, "\r", 1);
+        if (rc != GITTERSTREAM_OK)
+            return rc;
         span = i + 1;
     }
-    if (bf->depth > 0 && gitterstream_parser_feed(bf->parser, buf + span, len - span) != 0)
-        return -1;
-    return 0;
+    if (bf->depth > 0)
+        return gitterstream_parser_feed(bf->parser, buf + span, len - span);
+    return GITTERSTREAM_OK;
 }
 
 static size_t on_rest_body(char *buf, size_t size, size_t n, void *ud)
@@ -227,7 +227,8 @@ static size_t on_rest_body(char *buf, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (sub->dead || sub->bf.status != 200)
         return sub->dead ? 0 : len;
-    return split_array(sub, buf, len) == 0 && !sub->dead ? len : 0;
+    sub->bf.refused = split_array(sub, buf, len);
+    return sub->bf.refused == GITTERSTREAM_OK && !sub->dead ? len : 0;
 }
 
 static int request_page(gitterstream_sub *sub)
@@ -264,7 +265,7 @@ static int request_page(gitterstream_sub *sub)
     bf->status = 0;
     bf->page_items = 0;
     bf->overflowed = 0;
-    bf->depth = bf->lex = bf->began = 0;
+    bf->depth = bf->lex = bf->began = bf->refused = 0;
     if (curl_multi_add_handle(gs->multi, bf->easy) != CURLM_OK)
         return GITTERSTREAM_E_NOMEM;
     bf->transferring = 1;
@@ -305,18 +306,17 @@ void gs_backfill_done(gitterstream_sub *sub, CURLcode result)
     bf->transferring = 0;
     if (sub->dead || !bf->active)
         return;
-    char why[CURL_ERROR_SIZE + 32];
     if (bf->status != 200 && bf->status != 0) {
+        char why[32];
         snprintf(why, sizeof why, "HTTP %ld", bf->status);
         page_failed(sub, gs_status_error(bf->status), bf->status, why);
-    } else if (result != CURLE_OK || bf->depth != 0 || !bf->began) {
-        snprintf(why, sizeof why, "%s",
-                 result != CURLE_OK ? (bf->errbuf[0] ? bf->errbuf : curl_easy_strerror(result))
-                                    : "the answer is not a complete JSON array");
-        page_failed(sub,
-                    result == CURLE_OK || result == CURLE_WRITE_ERROR ? GITTERSTREAM_E_PARSE
-                                                                      : GITTERSTREAM_E_NETWORK,
-                    0, why);
+    } else if (bf->refused == GITTERSTREAM_E_NOMEM) {
+        page_failed(sub, GITTERSTREAM_E_NOMEM, 0, "out of memory decoding the page");
+    } else if (bf->refused || (result == CURLE_OK && (bf->depth != 0 || !bf->began))) {
+        page_failed(sub, GITTERSTREAM_E_PARSE, 0, "the answer is not a complete JSON array");
+    } else if (result != CURLE_OK) {
+        page_failed(sub, GITTERSTREAM_E_NETWORK, 0,
+                    bf->errbuf[0] ? bf->errbuf : curl_easy_strerror(result));
     } else if (bf->reached || (bf->page_items < PAGE && !bf->overflowed)) {
         finish(sub);
     } else {

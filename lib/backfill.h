@@ -36,6 +36,7 @@ typedef struct gs_backfill {
     char errbuf[CURL_ERROR_SIZE];
     gitterstream_parser *parser;
     int depth, lex, began; /* splitting the JSON array into items */
+    int refused;           /* why the body was refused: E_PARSE or E_NOMEM, or 0 */
 
     char *held; /* [size_t length][text] records */
     size_t held_len, held_cap;

@@ -263,6 +263,19 @@ static const char *lookup(const gitterstream_msg *m, const char *path)
     }
 }
 
+int gs_msg_copy_str(const gitterstream_msg *m, const char *path, char *out, size_t cap)
+{
+    const char *v = lookup(m, path);
+    if (!v || *v != '"')
+        return -1;
+    const char *body = v + 1;
+    size_t raw = (size_t)(skip_string(v, m->json + m->len) - 1 - body);
+    if (raw + 1 > cap)
+        return -1; /* unescaping never lengthens: raw + 1 always suffices */
+    unescape(body, raw, out);
+    return 0;
+}
+
 GITTERSTREAM_EXPORT const char *gitterstream_msg_json(const gitterstream_msg *m, size_t *len)
 {
     if (len)

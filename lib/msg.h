@@ -28,4 +28,9 @@ struct gitterstream_msg {
 void gs_arena_reset(gs_arena *a);
 void gs_arena_free(gs_arena *a);
 
+/* The string at path, unescaped into out (cap bytes with the NUL), without
+ * allocating: for the library's own reads of ids, which must not fail.
+ * Returns 0, or -1 if absent, not a string, or longer than cap allows. */
+int gs_msg_copy_str(const gitterstream_msg *m, const char *path, char *out, size_t cap);
+
 #endif

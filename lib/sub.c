@@ -24,7 +24,8 @@ static int valid_room_id(const char *id)
 void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m)
 {
     gitterstream *gs = sub->gs;
-    const char *id = gitterstream_msg_str(m, "id");
+    char buf[GS_ID_MAX];
+    const char *id = gs_msg_copy_str(m, "id", buf, sizeof buf) == 0 ? buf : NULL;
     if (id && gs_recent_check_add(&sub->recent, id)) {
         sub->stats[GITTERSTREAM_STAT_DUPLICATES]++;
         return;
@@ -41,7 +42,7 @@ void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m)
             gs->on_event(sub, m, gs->event_ud);
     }
     /* delivered once its callback returned: what a checkpoint may name */
-    if (id && strlen(id) < GS_ID_MAX)
+    if (id)
         strcpy(sub->last_id, id);
 }
 
