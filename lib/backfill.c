@@ -100,56 +100,23 @@ void gs_backfill_hold(gitterstream_sub *sub, const gitterstream_msg *m)
     bf->held_count++;
 }
 
-/* Calls f on each held item, as a message, until it returns nonzero. */
-static void each_held(gitterstream_sub *sub, int (*f)(gitterstream_sub *, gitterstream_msg *))
-{
-    gs_backfill *bf = &sub->bf;
-    for (size_t at = 0; at < bf->held_len;) {
-        size_t len;
-        memcpy(&len, bf->held + at, sizeof len);
-        gitterstream_msg m = {bf->held + at + sizeof len, len, 0, &sub->arena};
-        int stop = f(sub, &m);
-        gs_arena_reset(&sub->arena);
-        if (stop)
-            return;
-        at += sizeof len + len + 1;
-    }
-}
-
-static int is_cursor(gitterstream_sub *sub, gitterstream_msg *m)
-{
-    char id[GS_ID_MAX];
-    return gs_msg_copy_str(m, "id", id, sizeof id) == 0 && strcmp(id, sub->bf.cursor) == 0;
-}
-
-static int find_cursor(gitterstream_sub *sub, gitterstream_msg *m)
-{
-    return sub->bf.repeated = is_cursor(sub, m);
-}
-
-/* The pages repeated the held items up to the cursor: drop those as
- * duplicates, whatever their number; deliver the rest. */
-static int deliver_held(gitterstream_sub *sub, gitterstream_msg *m)
-{
-    if (sub->bf.repeated) {
-        sub->stats[GITTERSTREAM_STAT_DUPLICATES]++;
-        sub->bf.repeated = !is_cursor(sub, m);
-    } else {
-        gs_sub_deliver(sub, m);
-    }
-    return sub->dead || sub->bf.active;
-}
-
-/* The gap is filled: deliver what was held, and stream on. */
+/* The gap is filled: deliver what was held, and stream on. The pages stop
+ * at the first held item, so what they repeat of the held items is at most
+ * one page: the subscription's recent ids catch all of it. */
 static void finish(gitterstream_sub *sub)
 {
     gs_backfill *bf = &sub->bf;
     bf->active = 0;
-    bf->repeated = 0;
-    if (bf->reached)
-        each_held(sub, find_cursor);
-    each_held(sub, deliver_held);
+    for (size_t at = 0; at < bf->held_len && !sub->dead && !bf->active;) {
+        size_t len;
+        memcpy(&len, bf->held + at, sizeof len);
+        gitterstream_msg m = {bf->held + at + sizeof len, len, 0, &sub->arena};
+        gs_sub_deliver(sub, &m);
+        gs_arena_reset(&sub->arena);
+        at += sizeof len + len + 1;
+    }
     free_held(bf);
+    bf->failures = 0;
     gs_backoff_healthy(&bf->backoff);
     if (!bf->active)
         gs_sub_set_state(sub, GITTERSTREAM_STREAMING);
@@ -165,7 +132,6 @@ static void on_rest_item(const gitterstream_msg *m, void *ud)
             bf->reached = 1; /* the live stream took over here: no page needed after this */
         strcpy(bf->cursor, id);
     }
-    bf->page_items++;
     gs_sub_deliver(sub, m);
 }
 
@@ -178,12 +144,18 @@ static size_t on_rest_header(char *buf, size_t size, size_t n, void *ud)
     return sub->dead ? 0 : len;
 }
 
-/* Hand the array's elements to the parser, each ended by a '\r'. */
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Hand the array's elements to the parser, each ended by a '\r', and count
+ * them, readable or not: a page is full by what the server sent. */
 static int split_array(gitterstream_sub *sub, const char *buf, size_t len)
 {
     gs_backfill *bf = &sub->bf;
     size_t span = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !sub->dead; i++) {
         char c = buf[i];
         if (bf->lex != LEX_VALUE) {
             bf->lex = bf->lex == LEX_ESCAPE ? LEX_STRING
@@ -193,19 +165,26 @@ static int split_array(gitterstream_sub *sub, const char *buf, size_t len)
             continue;
         }
         int cut = 0;
-        if (c == '"') {
-            bf->lex = LEX_STRING;
-        } else if (c == '[' || c == '{') {
-            cut = bf->depth++ == 0;
-            if (cut && c != '[')
+        if (bf->depth == 0) {
+            if (c == '[')
+                cut = bf->began = bf->depth = 1;
+            else if (!is_ws(c))
                 return GITTERSTREAM_E_PARSE; /* not an array */
-            bf->began = 1;
-        } else if (c == ']' || c == '}') {
-            cut = --bf->depth == 0;
         } else if (c == ',' && bf->depth == 1) {
             cut = 1;
-        } else if (bf->depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return GITTERSTREAM_E_PARSE;
+            bf->elements++;
+        } else if ((c == ']' || c == '}') && bf->depth == 1) {
+            cut = 1;
+            bf->depth = 0;
+            bf->elements += bf->any;
+        } else if (!is_ws(c)) {
+            bf->any = 1;
+            if (c == '"')
+                bf->lex = LEX_STRING;
+            else if (c == '[' || c == '{')
+                bf->depth++;
+            else if (c == ']' || c == '}')
+                bf->depth--;
         }
         if (!cut)
             continue;
@@ -216,7 +195,7 @@ static int split_array(gitterstream_sub *sub, const char *buf, size_t len)
             return rc;
         span = i + 1;
     }
-    if (bf->depth > 0)
+    if (bf->depth > 0 && !sub->dead)
         return gitterstream_parser_feed(bf->parser, buf + span, len - span);
     return GITTERSTREAM_OK;
 }
@@ -263,9 +242,10 @@ static int request_page(gitterstream_sub *sub)
     curl_easy_setopt(bf->easy, CURLOPT_WRITEDATA, sub);
     curl_easy_setopt(bf->easy, CURLOPT_TIMEOUT_MS, REST_TIMEOUT_MS);
     bf->status = 0;
-    bf->page_items = 0;
+    bf->elements = 0;
     bf->overflowed = 0;
-    bf->depth = bf->lex = bf->began = bf->refused = 0;
+    bf->depth = bf->lex = bf->began = bf->any = bf->refused = 0;
+    strcpy(bf->page_start, bf->cursor);
     if (curl_multi_add_handle(gs->multi, bf->easy) != CURLM_OK)
         return GITTERSTREAM_E_NOMEM;
     bf->transferring = 1;
@@ -276,7 +256,9 @@ static int request_page(gitterstream_sub *sub)
 static void page_failed(gitterstream_sub *sub, int code, long status, const char *why)
 {
     gs_backfill *bf = &sub->bf;
-    long delay = gs_backoff_next(&bf->backoff, gs_failure_of(code), -1);
+    long delay = ++bf->failures >= GS_BACKFILL_MAX_FAILURES
+                     ? -1
+                     : gs_backoff_next(&bf->backoff, gs_failure_of(code), -1);
     char text[320];
     snprintf(text, sizeof text, "gap-fill of room %s after %s: %s%s", sub->room, bf->cursor, why,
              delay < 0 ? "; giving up, messages may be missing" : "");
@@ -317,9 +299,13 @@ void gs_backfill_done(gitterstream_sub *sub, CURLcode result)
     } else if (result != CURLE_OK) {
         page_failed(sub, GITTERSTREAM_E_NETWORK, 0,
                     bf->errbuf[0] ? bf->errbuf : curl_easy_strerror(result));
-    } else if (bf->reached || (bf->page_items < PAGE && !bf->overflowed)) {
+    } else if (bf->reached || (bf->elements < PAGE && !bf->overflowed)) {
         finish(sub);
+    } else if (strcmp(bf->cursor, bf->page_start) == 0) {
+        /* a full page with no readable item: the next one would be the same */
+        page_failed(sub, GITTERSTREAM_E_PARSE, 0, "no readable message in a full page");
     } else {
+        bf->failures = 0;
         bf->due = sub->gs->turn_now; /* more pages */
     }
 }

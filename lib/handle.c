@@ -70,6 +70,7 @@ GITTERSTREAM_EXPORT void gitterstream_free(gitterstream *gs)
                   "gitterstream_free called from a callback: the handle was not freed");
         return;
     }
+    gs->in_turn = 1; /* tearing down: callbacks it causes may not re-enter */
     while (gs->subs)
         gs_sub_destroy(gs->subs);
     gs_loop_free(gs);

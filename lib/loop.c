@@ -304,9 +304,11 @@ GITTERSTREAM_EXPORT int gitterstream_break(gitterstream *gs)
 {
     if (!gs)
         return GITTERSTREAM_E_INVALID;
-    /* async-signal-safe: a lock-free store and a write */
+    /* async-signal-safe: a lock-free store and a write, errno left as found */
+    int saved = errno;
     atomic_store(&gs->broken, 1);
     ssize_t w = write(gs->wake[1], "", 1);
     (void)w; /* a full pipe already wakes the loop */
+    errno = saved;
     return GITTERSTREAM_OK;
 }

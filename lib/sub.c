@@ -24,6 +24,8 @@ static int valid_room_id(const char *id)
 void gs_sub_deliver(gitterstream_sub *sub, const gitterstream_msg *m)
 {
     gitterstream *gs = sub->gs;
+    if (sub->dead)
+        return; /* unsubscribed: nothing calls back for it any more */
     char buf[GS_ID_MAX];
     const char *id = gs_msg_copy_str(m, "id", buf, sizeof buf) == 0 ? buf : NULL;
     if (id && gs_recent_check_add(&sub->recent, id)) {

@@ -55,7 +55,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         /* the end of a header block; 1xx blocks come before the real one */
         long status = 0;
         curl_easy_getinfo(sub->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200) {
+        /* a later block is the trailer of a chunked body, not a new response */
+        if (status >= 200 && sub->status == 0) {
             sub->status = status;
             if (status == 200) {
                 sub->stats[GITTERSTREAM_STAT_CONNECTS]++;
