@@ -194,11 +194,18 @@ static size_t unescape(const char *raw, size_t n, char *out)
     return (size_t)(o - out);
 }
 
+/* The body of the string whose opening quote is at p, and its raw length. */
+static const char *string_at(const char *p, const char *end, size_t *raw)
+{
+    *raw = (size_t)(skip_string(p, end) - 1 - (p + 1));
+    return p + 1;
+}
+
 /* Does the raw key at p (its opening quote) equal name[0..n)? */
 static int key_equals(gs_arena *arena, const char *p, const char *end, const char *name, size_t n)
 {
-    const char *body = p + 1;
-    size_t raw = (size_t)(skip_string(p, end) - 1 - body);
+    size_t raw;
+    const char *body = string_at(p, end, &raw);
     if (!memchr(body, '\\', raw))
         return raw == n && memcmp(body, name, n) == 0;
     char *tmp = arena_alloc(arena, raw + 1);
@@ -268,8 +275,8 @@ int gs_msg_copy_str(const gitterstream_msg *m, const char *path, char *out, size
     const char *v = lookup(m, path);
     if (!v || *v != '"')
         return -1;
-    const char *body = v + 1;
-    size_t raw = (size_t)(skip_string(v, m->json + m->len) - 1 - body);
+    size_t raw;
+    const char *body = string_at(v, m->json + m->len, &raw);
     if (raw + 1 > cap)
         return -1; /* unescaping never lengthens: raw + 1 always suffices */
     unescape(body, raw, out);
@@ -290,8 +297,8 @@ GITTERSTREAM_EXPORT const char *gitterstream_msg_str(const gitterstream_msg *m, 
     const char *v = lookup(m, path);
     if (!v || *v != '"')
         return NULL;
-    const char *body = v + 1;
-    size_t raw = (size_t)(skip_string(v, m->json + m->len) - 1 - body);
+    size_t raw;
+    const char *body = string_at(v, m->json + m->len, &raw);
     char *out = arena_alloc(m->arena, raw + 1);
     if (!out)
         return NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "check-run.h"
 
 static faults *current; /* for faults_done, which only gets the live harness */
 
@@ -593,9 +594,5 @@ int faults_main(const char *name, const TTest *const *tests, size_t n, int argc,
         if (argc < 2 || strstr(tests[i]->name, argv[1]))
             tcase_add_test(tc, tests[i]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

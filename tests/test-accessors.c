@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <gitterstream.h>
+#include "check-run.h"
 
 /* Decodes one item and runs a check on it inside the callback, where the
  * item is valid. */
@@ -254,9 +255,5 @@ static Suite *accessors_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(accessors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(accessors_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <gitterstream.h>
+#include "check-run.h"
 
 START_TEST(test_version_matches_headers_and_project)
 {
@@ -141,9 +142,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(api_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(api_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "check-run.h"
 
 #define ROOM "0123456789abcdef01234567"
 
@@ -141,9 +142,5 @@ int main(void)
     tcase_add_test(tc, test_live_item_missing_from_the_pages_survives_a_failed_page);
     tcase_add_test(tc, test_pages_failing_again_and_again_give_the_gap_up_and_stream_on);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -5,6 +5,7 @@
 
 #include "backoff.h"
 #include "common.h"
+#include "check-run.h"
 
 /* The smallest and largest delay attempts 1..n give, over many seeds. */
 static void range_of(gs_failure f, int n, long server_ms, long *lo, long *hi)
@@ -169,9 +170,5 @@ static Suite *backoff_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(backoff_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(backoff_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "recorder.h"
+#include "check-run.h"
 
 struct bad_case {
     const char *name;
@@ -280,9 +281,5 @@ static Suite *bad_frames_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bad_frames_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(bad_frames_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "recorder.h"
+#include "check-run.h"
 
 #define ck_decodes_to(input, expected)                                                             \
     do {                                                                                           \
@@ -199,9 +200,5 @@ static Suite *framing_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(framing_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(framing_suite());
 }

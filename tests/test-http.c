@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "check-run.h"
 
 #define ROOM "5a1b2c3d4e5f60718293a4b5"
 
@@ -416,9 +417,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(http_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(http_suite());
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "live.h"
+#include "check-run.h"
 
 #define ROOM_A "5a1b2c3d4e5f60718293a4b5"
 #define ROOM_B "5a1b2c3d4e5f60718293a4b6"
@@ -330,9 +331,5 @@ static Suite *live_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(live_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(live_suite());
 }

@@ -6,6 +6,7 @@
 
 #include "counting-alloc.h"
 #include "recorder.h"
+#include "check-run.h"
 
 START_TEST(test_100_mb_without_delimiter_stays_within_size_limit)
 {
@@ -153,9 +154,5 @@ static Suite *memory_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(memory_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(memory_suite());
 }

@@ -14,6 +14,7 @@
 #include "counting-alloc.h"
 #include "fakeserver-client.h"
 #include <gitterstream.h>
+#include "check-run.h"
 
 #define ROOM "5a1b2c3d4e5f60718293a4b5"
 #define WANT 12
@@ -145,9 +146,5 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_each_allocation_failure_is_reported_recovered_and_leaks_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -6,6 +6,7 @@
 
 #include "gitterstream-uv.h"
 #include "live.h"
+#include "check-run.h"
 
 #define ROOM "5a1b2c3d4e5f60718293a4b5"
 
@@ -57,9 +58,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_libuv_loop_delivers_posted_messages_through_a_reconnect);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }
