@@ -306,6 +306,95 @@ START_TEST(test_malformed_items_are_reported_counted_and_skipped)
 }
 END_TEST
 
+static void refused_inside(gitterstream_sub *sub, const gitterstream_msg *m, void *ud)
+{
+    live *l = ud;
+    ck_assert_int_eq(gitterstream_run(l->gs), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_poll(l->gs, 0), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_fd_ready(l->gs, 0, GITTERSTREAM_WATCH_IN), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_timer_fired(l->gs), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_set_watch(l->gs, NULL, NULL), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_set_timer(l->gs, NULL, NULL), GITTERSTREAM_E_STATE);
+    l->messages++;
+    gitterstream_break(l->gs);
+}
+
+START_TEST(test_driving_calls_inside_callbacks_are_refused)
+{
+    live *l = live_start(ten_messages, NULL);
+    gitterstream_on_message(l->gs, refused_inside, l);
+    live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
+    ck_assert_int_eq(gitterstream_run(l->gs), 0);
+    ck_assert_int_eq(l->messages, 1);
+    live_stop(l);
+}
+END_TEST
+
+static int streaming(const live *l)
+{
+    return strstr(l->log, "S " ROOM_A " 1\n") != NULL;
+}
+
+START_TEST(test_host_loop_cannot_be_set_once_connections_exist)
+{
+    live *l = live_start(ten_messages, NULL);
+    live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
+    ck_assert(live_drive(l, DRIVE_POLL, streaming, 20000));
+    ck_assert_int_eq(gitterstream_set_watch(l->gs, NULL, NULL), GITTERSTREAM_E_STATE);
+    ck_assert_int_eq(gitterstream_set_timer(l->gs, NULL, NULL), GITTERSTREAM_E_STATE);
+    live_stop(l);
+}
+END_TEST
+
+static int refuse_watch(gitterstream *gs, int fd, int what, void *ud)
+{
+    return what ? -1 : 0;
+}
+
+static int keep_timer(gitterstream *gs, long timeout_ms, void *ud)
+{
+    *(long *)ud = timeout_ms;
+    return 0;
+}
+
+START_TEST(test_failing_host_watch_is_reported_as_out_of_memory)
+{
+    live *l = live_start(ten_messages, NULL);
+    long timer = -2;
+    ck_assert_int_eq(gitterstream_set_watch(l->gs, refuse_watch, NULL), 0);
+    ck_assert_int_eq(gitterstream_set_timer(l->gs, keep_timer, &timer), 0);
+    live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
+    ck_assert_int_eq(timer, 0);
+    /* the first turn starts the connection, and curl asks for its socket */
+    for (int i = 0; i < 50 && !strstr(l->log, "could not be watched"); i++)
+        ck_assert_int_eq(gitterstream_timer_fired(l->gs), 0);
+    ck_assert_ptr_nonnull(strstr(l->log, "E - -2 0 -1 the descriptor could not be watched"));
+    live_stop(l);
+}
+END_TEST
+
+START_TEST(test_resume_after_checks_its_arguments)
+{
+    live *l = live_start(ten_messages, NULL);
+    gitterstream_sub *chat = live_subscribe(l, ROOM_A, GITTERSTREAM_CHAT_MESSAGES);
+    gitterstream_sub *events = live_subscribe(l, ROOM_B, GITTERSTREAM_EVENTS);
+    char long_id[80];
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    ck_assert_int_eq(gitterstream_sub_resume_after(events, "5f1a00000000000000000001"),
+                     GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(gitterstream_sub_resume_after(chat, ""), GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(gitterstream_sub_resume_after(chat, "5f1a&x=1"), GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(gitterstream_sub_resume_after(chat, long_id), GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(gitterstream_sub_resume_after(chat, NULL), GITTERSTREAM_E_INVALID);
+    ck_assert_int_eq(gitterstream_sub_resume_after(NULL, "5f1a"), GITTERSTREAM_E_INVALID);
+    ck_assert_ptr_null(gitterstream_sub_last_id(chat));
+    ck_assert_int_eq(gitterstream_sub_resume_after(chat, "5f1a00000000000000000001"), 0);
+    ck_assert_str_eq(gitterstream_sub_last_id(chat), "5f1a00000000000000000001");
+    live_stop(l);
+}
+END_TEST
+
 static Suite *live_suite(void)
 {
     Suite *s = suite_create("live");
@@ -325,6 +414,10 @@ static Suite *live_suite(void)
     tcase_add_test(tc, test_events_subscription_delivers_events);
     tcase_add_test(tc, test_cut_mid_item_reports_network_error);
     tcase_add_test(tc, test_malformed_items_are_reported_counted_and_skipped);
+    tcase_add_test(tc, test_driving_calls_inside_callbacks_are_refused);
+    tcase_add_test(tc, test_host_loop_cannot_be_set_once_connections_exist);
+    tcase_add_test(tc, test_failing_host_watch_is_reported_as_out_of_memory);
+    tcase_add_test(tc, test_resume_after_checks_its_arguments);
     suite_add_tcase(s, tc);
     return s;
 }
